@@ -1,0 +1,3 @@
+"""Thin typed wrappers over torch.ops.fastprep, with fake kernels and autograd."""
+
+from fastprep._ops import vision, audio, text  # noqa: F401

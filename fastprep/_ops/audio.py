@@ -1,0 +1,1 @@
+"""audio ops: typed wrappers, fake kernels, autograd."""

@@ -1,0 +1,1 @@
+"""text ops: typed wrappers, fake kernels, autograd."""

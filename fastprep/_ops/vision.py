@@ -1,0 +1,1 @@
+"""vision ops: typed wrappers, fake kernels, autograd."""

@@ -1,0 +1,1 @@
+"""Drop-in replacement for torchaudio.transforms / torchaudio.functional."""

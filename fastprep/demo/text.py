@@ -1,0 +1,1 @@
+"""Demo of the text pipeline (see fastprep.demo)."""

@@ -1,0 +1,1 @@
+"""Demo of the vision pipeline (see fastprep.demo)."""

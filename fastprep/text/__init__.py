@@ -1,0 +1,1 @@
+"""Drop-in replacement for torchtext (vocab, tokenizers, transforms, functional)."""

@@ -1,0 +1,1 @@
+"""Drop-in replacement for torchvision.transforms.v2."""
