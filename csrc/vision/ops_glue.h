@@ -12,6 +12,12 @@ namespace vision {
 namespace detail {
 
 using RunFn = void (*)(const Plan&, const Windows&);
+// The dispatcher passes float[]? as optional<ArrayRef<double>>.
+using OptDoubles = std::optional<at::ArrayRef<double>>;
+
+inline c10::OptionalArrayRef<double> opt(const OptDoubles& v) {
+  return v.has_value() ? c10::OptionalArrayRef<double>(*v) : c10::OptionalArrayRef<double>();
+}
 
 template <RunFn Run>
 at::Tensor normalize_op(const at::Tensor& input, at::ArrayRef<double> mean, at::ArrayRef<double> std,
@@ -76,10 +82,10 @@ at::Tensor vertical_flip_op(const at::Tensor& input) {
 
 template <RunFn Run>
 at::Tensor cmn_op(const at::Tensor& input, int64_t top, int64_t left, int64_t height, int64_t width, bool flip_h,
-                  bool flip_v, c10::OptionalArrayRef<double> mean, c10::OptionalArrayRef<double> std, bool scale,
+                  bool flip_v, OptDoubles mean, OptDoubles std, bool scale,
                   std::optional<at::ScalarType> dtype, bool input_hwc, bool channels_last,
-                  c10::OptionalArrayRef<double> fill, bool fast) {
-  Plan p = make_plan(input, height, width, mean, std, scale, dtype, input_hwc, channels_last, fill, fast, false);
+                  OptDoubles fill, bool fast) {
+  Plan p = make_plan(input, height, width, opt(mean), opt(std), scale, dtype, input_hwc, channels_last, opt(fill), fast, false);
   Windows w;
   w.top = top;
   w.left = left;
@@ -91,10 +97,10 @@ at::Tensor cmn_op(const at::Tensor& input, int64_t top, int64_t left, int64_t he
 
 template <RunFn Run>
 at::Tensor cmn_batched_op(const at::Tensor& input, const at::Tensor& windows, const at::Tensor& flips, int64_t height,
-                          int64_t width, c10::OptionalArrayRef<double> mean, c10::OptionalArrayRef<double> std,
+                          int64_t width, OptDoubles mean, OptDoubles std,
                           bool scale, std::optional<at::ScalarType> dtype, bool input_hwc, bool channels_last,
-                          c10::OptionalArrayRef<double> fill, bool fast) {
-  Plan p = make_plan(input, height, width, mean, std, scale, dtype, input_hwc, channels_last, fill, fast, true);
+                          OptDoubles fill, bool fast) {
+  Plan p = make_plan(input, height, width, opt(mean), opt(std), scale, dtype, input_hwc, channels_last, opt(fill), fast, true);
   Run(p, batched_windows(windows, flips, input, p.in4.size(0)));
   return p.out;
 }
