@@ -75,8 +75,10 @@ struct Fast {
 };
 
 template <typename in_t, typename out_t, typename F>
-FASTPREP_ALWAYS_INLINE void convert_row(const in_t* src, int64_t ss, out_t* dst, int64_t ds, int64_t n, const F& f) {
-  // Unit strides get their own loops so the compiler vectorizes them.
+FASTPREP_ALWAYS_INLINE void convert_row(const in_t* __restrict__ src, int64_t ss, out_t* __restrict__ dst, int64_t ds,
+                                        int64_t n, const F f) {
+  // Unit strides get their own loops so the compiler vectorizes them; f by value
+  // so its constants cannot alias dst and stay in registers.
   if (ds == 1) {
     if (ss == 1) {
       for (int64_t i = 0; i < n; ++i) dst[i] = f(src[i]);
@@ -170,7 +172,7 @@ bool cpu_has_avx2() {
 }
 #endif
 
-template <typename in_t, typename out_t, typename F>
+template <typename in_t, typename out_t, bool kClone, typename F>
 void launch(const Plan& p, const Geometry& g, const Windows& w, const std::vector<F>& fs) {
   // std::unique_ptr rather than std::vector: vector<bool> has no data().
   std::unique_ptr<out_t[]> fillv(new out_t[g.C]);
@@ -187,7 +189,7 @@ void launch(const Plan& p, const Geometry& g, const Windows& w, const std::vecto
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, g.OW));
   at::parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
 #if FASTPREP_AVX2_CLONE
-    if (cpu_has_avx2()) {
+    if (kClone && cpu_has_avx2()) {
       process_avx2(k, b, e);
       return;
     }
@@ -200,7 +202,7 @@ template <typename in_t, typename out_t>
 void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
   if (!p.convert) {
     std::vector<Copy<in_t, out_t>> fs(g.C);
-    launch<in_t, out_t>(p, g, w, fs);
+    launch<in_t, out_t, false>(p, g, w, fs); // a plain copy is memory-bound: no AVX2 clone
     return;
   }
   using acc_t = at::opmath_type<out_t>;
@@ -212,20 +214,20 @@ void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
       const double a = p.scale / p.stdv[c];
       fs[c] = {static_cast<acc_t>(a), static_cast<acc_t>(-p.mean[c] / p.stdv[c])};
     }
-    launch<in_t, out_t>(p, g, w, fs);
+    launch<in_t, out_t, true>(p, g, w, fs);
   } else if (p.norm) {
     std::vector<Exact<in_t, out_t, true>> fs(g.C);
     for (int64_t c = 0; c < g.C; ++c) {
       // The 1/255 multiplier is a Python scalar in torchvision: rounded to opmath, not to the dtype.
       fs[c] = {static_cast<acc_t>(p.scale), rnd(p.mean[c]), rnd(p.stdv[c])};
     }
-    launch<in_t, out_t>(p, g, w, fs);
+    launch<in_t, out_t, true>(p, g, w, fs);
   } else {
     std::vector<Exact<in_t, out_t, false>> fs(g.C);
     for (int64_t c = 0; c < g.C; ++c) {
       fs[c] = {static_cast<acc_t>(p.scale), acc_t(0), acc_t(1)};
     }
-    launch<in_t, out_t>(p, g, w, fs);
+    launch<in_t, out_t, true>(p, g, w, fs);
   }
 }
 
