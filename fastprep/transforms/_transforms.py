@@ -338,6 +338,7 @@ class _RandomFlip(_Transform):
         _check_p(p)
         self.p = p
         self.per_sample = per_sample
+        self._horizontal: bool = type(self)._horizontal  # an instance attribute, so TorchScript sees it
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting() or not self.per_sample:
@@ -634,11 +635,11 @@ class CropMirrorNormalize(_Transform):
                 flips.append([flip, False])
             wt = torch.tensor(tops, dtype=torch.int64).to(x.device)
             ft = torch.tensor(flips, dtype=torch.bool).to(x.device)
-            return torch.ops.fastprep.crop_mirror_normalize.batched(
+            return torch.ops.fastprep.crop_mirror_normalize(
                 x, wt, ft, ch, cw, self.mean, self.std, self.scale, self.dtype, self.input_hwc, self.channels_last,
                 self._fill, self.fast)
         top, left, flip = self._window(h, w)
-        out = torch.ops.fastprep.crop_mirror_normalize.default(
+        out = torch.ops.fastprep.crop_mirror_normalize(
             x, top, left, ch, cw, flip, False, self.mean, self.std, self.scale, self.dtype, self.input_hwc,
             self.channels_last, self._fill, self.fast)
         if not torch.jit.is_scripting():

@@ -73,7 +73,7 @@ def _normalize(image: torch.Tensor, mean: List[float], std: List[float], inplace
         if s == 0:
             raise ValueError("std evaluated to zero, leading to division by zero.")
     _check_cuda(image, "normalize")
-    out = torch.ops.fastprep.normalize.default(image, mean, std, None)
+    out = torch.ops.fastprep.normalize(image, mean, std, None)
     if inplace:
         return image.copy_(out)
     return out
@@ -141,7 +141,7 @@ def _to_dtype(image: torch.Tensor, dtype: torch.dtype, scale: bool) -> torch.Ten
     if float_output:
         if image.dtype == torch.uint8 and image.ndim >= 3:
             _check_cuda(image, "crop_mirror_normalize")
-            return torch.ops.fastprep.crop_mirror_normalize.default(
+            return torch.ops.fastprep.crop_mirror_normalize(
                 image, 0, 0, image.shape[-2], image.shape[-1], False, False, None, None, True, dtype, False, False,
                 None, False)
         return image.to(dtype).mul_(1.0 / _max_value(image.dtype))
@@ -176,7 +176,7 @@ def _crop(image: torch.Tensor, top: int, left: int, height: int, width: int) -> 
     w = image.shape[-1]
     if left < 0 or top < 0 or left + width > w or top + height > h:
         _check_cuda(image, "crop")
-        return torch.ops.fastprep.crop.default(image, top, left, height, width)
+        return torch.ops.fastprep.crop(image, top, left, height, width)
     return image[..., top : top + height, left : left + width]
 
 
@@ -220,19 +220,19 @@ def _center_crop(image: torch.Tensor, output_size: List[int]) -> torch.Tensor:
 def horizontal_flip(inpt: torch.Tensor) -> torch.Tensor:
     """See torchvision.transforms.v2.functional.horizontal_flip."""
     if torch.jit.is_scripting():
-        return torch.ops.fastprep.horizontal_flip.default(inpt)
+        return torch.ops.fastprep.horizontal_flip(inpt)
     image = _unwrap(inpt)
     _check_cuda(image, "horizontal_flip")
-    return _rewrap(torch.ops.fastprep.horizontal_flip.default(image), inpt)
+    return _rewrap(torch.ops.fastprep.horizontal_flip(image), inpt)
 
 
 def vertical_flip(inpt: torch.Tensor) -> torch.Tensor:
     """See torchvision.transforms.v2.functional.vertical_flip."""
     if torch.jit.is_scripting():
-        return torch.ops.fastprep.vertical_flip.default(inpt)
+        return torch.ops.fastprep.vertical_flip(inpt)
     image = _unwrap(inpt)
     _check_cuda(image, "vertical_flip")
-    return _rewrap(torch.ops.fastprep.vertical_flip.default(image), inpt)
+    return _rewrap(torch.ops.fastprep.vertical_flip(image), inpt)
 
 
 def _parse_pad_padding(padding: List[int]) -> List[int]:
@@ -281,7 +281,7 @@ def _pad(image: torch.Tensor, padding: List[int], fill: Optional[List[float]], p
                 )
         if min(left, right, top, bottom) >= 0 and image.ndim >= 3:
             _check_cuda(image, "crop_mirror_normalize")
-            return torch.ops.fastprep.crop_mirror_normalize.default(
+            return torch.ops.fastprep.crop_mirror_normalize(
                 image, -top, -left, h + top + bottom, w + left + right, False, False, None, None, False, None, False,
                 False, fill, False)
         value = 0.0 if fill is None else fill[0]
@@ -356,7 +356,7 @@ def crop_mirror_normalize(
     .. properties:: TorchScript
     """
     if torch.jit.is_scripting():
-        return torch.ops.fastprep.crop_mirror_normalize.default(
+        return torch.ops.fastprep.crop_mirror_normalize(
             inpt, top, left, height, width, flip_horizontal, flip_vertical, mean, std, scale, dtype, input_hwc,
             channels_last, fill, fast)
     image = _unwrap(inpt)
