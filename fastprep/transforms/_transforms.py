@@ -27,17 +27,17 @@ __all__ = [
 ]
 
 
-def _setup_size(size: Any, error_msg: str) -> List[int]:
+def _setup_size(size: Any, error_msg: str) -> Tuple[int, int]:
     if isinstance(size, numbers.Number):
         size = [int(size), int(size)]
     elif isinstance(size, Sequence) and len(size) == 1:
         size = [size[0], size[0]]
     elif len(size) != 2:
         raise ValueError(error_msg)
-    size = [int(s) for s in size]
+    size = (int(size[0]), int(size[1]))
     # torchvision silently returns empty or odd crops here; a crop size below 1 is always a bug.
     if size[0] < 1 or size[1] < 1:
-        raise ValueError(f"crop size must be positive, got {tuple(size)}")
+        raise ValueError(f"crop size must be positive, got {size}")
     return size
 
 
@@ -193,7 +193,7 @@ class CenterCrop(_Transform):
         self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
-        return F.center_crop(inpt, self.size)
+        return F.center_crop(inpt, [self.size[0], self.size[1]])
 
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
@@ -451,32 +451,48 @@ class _Fused:
             if flags[i]:
                 target[i] = not target[i]
 
-    def flush(self) -> torch.Tensor:
+    def plan(self) -> Tuple[str, Any]:
+        """What the pending run amounts to: the input itself, a view of it, or one op call's arguments."""
         x = self.x
         flipped = any(self.fh) or any(self.fv)
         convert = self.dtype is not None or self.mean is not None
         if not flipped and not convert and len(set(self.tops)) <= 1 and len(set(self.lefts)) <= 1:
             top, left = self.tops[0], self.lefts[0]
             if top == 0 and left == 0 and self.h == self.H and self.w == self.W:
-                return x
+                return "same", None
             if top >= 0 and left >= 0 and top + self.h <= self.H and left + self.w <= self.W:
-                return x[..., top : top + self.h, left : left + self.w]  # a view, as torchvision's crop
-        scale = self.scale
-        dtype = self.dtype
+                return "view", (top, left, self.h, self.w)  # a view, as torchvision's crop
         if len(self.tops) == 1:
-            return torch.ops.fastprep.crop_mirror_normalize.default(
-                x, self.tops[0], self.lefts[0], self.h, self.w, self.fh[0], self.fv[0], self.mean, self.std,
-                scale, dtype, False, False, self.fill, False)
+            return "op", (self.tops[0], self.lefts[0], self.h, self.w, self.fh[0], self.fv[0], self.mean, self.std,
+                          self.scale, self.dtype, False, False, self.fill, False)
         n = len(self.tops)
         windows = torch.tensor([[self.tops[i], self.lefts[i], self.h, self.w] for i in range(n)], dtype=torch.int64)
         flips = torch.tensor([[self.fh[i], self.fv[i]] for i in range(n)], dtype=torch.bool)
-        if x.device.type != "cpu":
-            windows = windows.to(x.device, non_blocking=True)
-            flips = flips.to(x.device, non_blocking=True)
-        x4 = x.reshape((-1,) + tuple(x.shape[-3:]))
-        out = torch.ops.fastprep.crop_mirror_normalize.batched(
-            x4, windows, flips, self.h, self.w, self.mean, self.std, scale, dtype, False, False, self.fill, False)
-        return out.reshape(tuple(x.shape[:-3]) + tuple(out.shape[-3:]))
+        return "batched", (windows, flips, self.h, self.w, self.mean, self.std, self.scale, self.dtype, False, False,
+                           self.fill, False)
+
+    def flush(self) -> torch.Tensor:
+        return _execute(self.x, *self.plan())
+
+
+_MISSING = object()
+
+
+def _execute(x: torch.Tensor, kind: str, args: Any) -> torch.Tensor:
+    if kind == "op":
+        return torch.ops.fastprep.crop_mirror_normalize.default(x, *args)
+    if kind == "same":
+        return x
+    if kind == "view":
+        top, left, h, w = args
+        return x[..., top : top + h, left : left + w]
+    windows, flips = args[0], args[1]
+    if x.device.type != "cpu":
+        windows = windows.to(x.device, non_blocking=True)
+        flips = flips.to(x.device, non_blocking=True)
+    x4 = x.reshape((-1,) + tuple(x.shape[-3:]))
+    out = torch.ops.fastprep.crop_mirror_normalize.batched(x4, windows, flips, *args[2:])
+    return out.reshape(tuple(x.shape[:-3]) + tuple(out.shape[-3:]))
 
 
 class Compose(_Transform):
@@ -498,6 +514,11 @@ class Compose(_Transform):
             self.transforms = nn.ModuleList(transforms)
         else:
             self.transforms = list(transforms)
+        # A deterministic, fully fusible pipeline (the eval one) depends only on the input's
+        # shape/dtype/device: its op arguments are computed once per input signature.
+        self._static = all(type(t) in (CenterCrop, ToDtype, ConvertImageDtype, Normalize) for t in self.transforms) \
+            and not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms)
+        self._plans: Dict[Any, Tuple[str, Any]] = {}
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -516,6 +537,14 @@ class Compose(_Transform):
             return x
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
+        if self._static:
+            key = (x.shape, x.dtype, x.device, x.stride())
+            plan = self._plans.get(key, _MISSING)
+            if plan is _MISSING:
+                plan = self._static_plan(x, plain)
+            if plan is not None:
+                out = _execute(x, *plan)
+                return out if plain else F._rewrap(out, inpt)
         st = None
         for t in self.transforms:
             fuse = getattr(t, "_fuse", None)
@@ -538,6 +567,19 @@ class Compose(_Transform):
         if st is not None:
             x = st.flush()
         return x if plain else F._rewrap(x, inpt)
+
+    @torch.jit.unused
+    def _static_plan(self, x: torch.Tensor, plain: bool) -> Optional[Tuple[str, Any]]:
+        st = _Fused(x, plain)
+        plan = None
+        for t in self.transforms:
+            if not t._fuse(st):
+                break  # needs a cut: this signature takes the general path
+        else:
+            plan = st.plan()
+        if len(self._plans) < 64:
+            self._plans[(x.shape, x.dtype, x.device, x.stride())] = plan
+        return plan
 
     def extra_repr(self) -> str:
         return ""
