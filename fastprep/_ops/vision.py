@@ -32,6 +32,12 @@ def _normalize_fake(input, mean, std, dtype=None):
     return _fake_out(input, input.shape[-2], input.shape[-1], _out_dtype(input, dtype, True, True), False, False)
 
 
+@torch.library.register_fake("fastprep::normalize.out")
+def _normalize_out_fake(input, mean, std, *, out):
+    torch._check(out.dtype in _FLOATS, lambda: f"out must be a floating point tensor, got {out.dtype}")
+    return out
+
+
 @torch.library.register_fake("fastprep::crop")
 def _crop_fake(input, top, left, height, width):
     torch._check(input.dim() >= 2, lambda: f"crop expects a tensor of shape (..., H, W), got {input.shape}")

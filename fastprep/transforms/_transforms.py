@@ -77,8 +77,8 @@ class _Transform(nn.Module):
     def extra_repr(self) -> str:
         extra = []
         for name, value in self.__dict__.items():
-            if name.startswith("_") or name == "training":
-                continue
+            if name.startswith("_") or name == "training" or (name == "per_sample" and not value):
+                continue  # per_sample=False (the default) is left out, so the repr reads as torchvision's
             if not isinstance(value, (bool, int, float, str, tuple, list, enum_like_types())):
                 continue
             extra.append(f"{name}={value}")
