@@ -6,6 +6,7 @@ each run of consecutive crop / flip / to_dtype / normalize transforms into one
 ``crop_mirror_normalize`` call with the same output as running them one by one.
 """
 
+import enum
 import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -79,7 +80,7 @@ class _Transform(nn.Module):
         for name, value in self.__dict__.items():
             if name.startswith("_") or name == "training" or (name == "per_sample" and not value):
                 continue  # per_sample=False (the default) is left out, so the repr reads as torchvision's
-            if not isinstance(value, (bool, int, float, str, tuple, list, enum_like_types())):
+            if not isinstance(value, (bool, int, float, str, tuple, list, enum.Enum)):
                 continue
             extra.append(f"{name}={value}")
         return ", ".join(extra)
@@ -89,10 +90,6 @@ class _Transform(nn.Module):
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
         return False
-
-
-def enum_like_types():
-    return (torch.dtype, type(None))
 
 
 class Normalize(_Transform):
