@@ -16,13 +16,17 @@ namespace fastprep {
 namespace vision {
 namespace detail {
 
-// A [N, C, H, W] strided view of the input, a [N, C, OH, OW] strided view of
-// the output, and the per-channel constants, as doubles (the engines round
-// them to the output dtype exactly as torchvision's as_tensor(..., dtype) does).
+// The input and output as [N, C, H, W] / [N, C, OH, OW] geometries (sizes and
+// element strides, leading dims collapsed into N) and the per-channel
+// constants, as doubles (the engines round them to the output dtype exactly as
+// torchvision's as_tensor(..., dtype) does). Plain numbers rather than view
+// tensors: each view op costs a dispatcher round trip per call.
 struct Plan {
-  at::Tensor in4;
+  at::Tensor in;
   at::Tensor out;
-  at::Tensor out4;
+  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
+  int64_t is[4] = {0, 0, 0, 0}; // input strides (n, c, h, w)
+  int64_t os[4] = {0, 0, 0, 0}; // output strides (n, c, h, w)
   bool convert = false; // false: plain copy (crop / flip), dtype unchanged
   bool norm = false;
   bool fast = false;

@@ -62,13 +62,48 @@ inline Plan make_plan(const at::Tensor& input, int64_t oh, int64_t ow, c10::Opti
                    "output dtype must be float32, float64, float16 or bfloat16 when converting or normalizing, got ",
                    out_t);
 
-  at::Tensor v = input_hwc ? input.movedim(-1, -3) : input; // a view: strides carry the layout
-  const int64_t C = v.size(-3), H = v.size(-2), W = v.size(-1);
-  (void)H;
-  (void)W;
-  std::vector<int64_t> lead(v.sizes().begin(), v.sizes().end() - 3);
-
+  // Layout as numbers: CHW reads (c, h, w) = dims (-3, -2, -1), HWC reads them at (-1, -3, -2).
+  const int64_t nd = input.dim();
+  const int64_t dc = input_hwc ? nd - 1 : nd - 3, dh = input_hwc ? nd - 3 : nd - 2, dw = input_hwc ? nd - 2 : nd - 1;
+  // Leading dims collapse into one stride when they are laid out contiguously among themselves;
+  // otherwise the input is copied once (rare: e.g. a batch sliced with a step over two dims).
+  at::Tensor in = input;
+  auto collapsible = [&](const at::Tensor& t) {
+    int64_t inner = -1; // the next non-trivial leading dim inside d
+    for (int64_t d = nd - 4; d >= 0; --d) {
+      if (t.size(d) == 1) continue;
+      if (inner >= 0 && t.stride(d) != t.stride(inner) * t.size(inner)) return false;
+      inner = d;
+    }
+    return true;
+  };
+  if (!collapsible(in)) {
+    in = in.contiguous();
+  }
   Plan p;
+  p.in = in;
+  p.C = in.size(dc);
+  p.H = in.size(dh);
+  p.W = in.size(dw);
+  p.OH = oh;
+  p.OW = ow;
+  p.N = 1;
+  for (int64_t d = nd - 4; d >= 0; --d) {
+    p.N *= in.size(d);
+  }
+  // With collapsible leading dims, the innermost non-trivial one gives the per-sample stride.
+  int64_t sn = 0;
+  for (int64_t d = nd - 4; d >= 0; --d) {
+    if (in.size(d) != 1) {
+      sn = in.stride(d);
+      break;
+    }
+  }
+  p.is[0] = sn;
+  p.is[1] = in.stride(dc);
+  p.is[2] = in.stride(dh);
+  p.is[3] = in.stride(dw);
+  const int64_t C = p.C;
   p.convert = convert;
   p.norm = norm;
   p.fast = fast && norm;
@@ -79,22 +114,31 @@ inline Plan make_plan(const at::Tensor& input, int64_t oh, int64_t ow, c10::Opti
   for (double s : p.stdv) {
     TORCH_CHECK_VALUE(s != 0.0, "std evaluated to zero, leading to division by zero.");
   }
-  // reshape is a view whenever the leading dims collapse; otherwise it copies once (documented).
-  int64_t n = 1;
-  for (int64_t d : lead) n *= d;
-  p.in4 = v.reshape({n, C, v.size(-2), v.size(-1)});
-
+  std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end() - 3);
+  shape.insert(shape.end(), {C, oh, ow});
   auto opts = input.options().dtype(out_t);
-  std::vector<int64_t> shape = lead;
   if (channels_last) {
-    shape.insert(shape.end(), {oh, ow, C});
-    p.out = at::empty(shape, opts).movedim(-1, -3);
+    p.os[1] = 1;
+    p.os[3] = C;
+    p.os[2] = ow * C;
   } else {
-    shape.insert(shape.end(), {C, oh, ow});
-    p.out = at::empty(shape, opts);
+    p.os[3] = 1;
+    p.os[2] = ow;
+    p.os[1] = oh * ow;
   }
-  p.out4 = p.out.reshape({n, C, oh, ow});
-  TORCH_INTERNAL_ASSERT(p.out4.data_ptr() == p.out.data_ptr() || p.out.numel() == 0);
+  p.os[0] = C * oh * ow;
+  // Leading dims of the output are contiguous, outermost first.
+  std::vector<int64_t> strides(shape.size());
+  int64_t acc = p.os[0];
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 4; d >= 0; --d) {
+    strides[d] = acc;
+    acc *= shape[d];
+  }
+  const size_t k = shape.size();
+  strides[k - 3] = p.os[1];
+  strides[k - 2] = p.os[2];
+  strides[k - 1] = p.os[3];
+  p.out = at::empty_strided(shape, strides, opts);
   return p;
 }
 
@@ -207,7 +251,7 @@ at::Tensor cmn_batched_op(const at::Tensor& input, const at::Tensor& windows, co
                           bool scale, std::optional<at::ScalarType> dtype, bool input_hwc, bool channels_last,
                           OptDoubles fill, bool fast) {
   Plan p = make_plan(input, height, width, opt(mean), opt(std), scale, dtype, input_hwc, channels_last, opt(fill), fast, true);
-  Run(p, batched_windows(windows, flips, input, p.in4.size(0)));
+  Run(p, batched_windows(windows, flips, input, p.N));
   return p.out;
 }
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+from torch.nn.modules import module as _m
 
 from fastprep.transforms import functional as F
 
@@ -420,6 +421,20 @@ class _Fused:
 
     def crop(self, tops: List[int], lefts: List[int], ch: int, cw: int, fill: Optional[List[float]]) -> bool:
         h, w = self.h, self.w
+        if len(tops) == 1 and len(self.tops) == 1:
+            # One window (the common case): the same rules as below, without the per-sample lists.
+            t, l = tops[0], lefts[0]
+            inside = 0 <= t and t + ch <= h and 0 <= l and l + cw <= w
+            if not inside and (not self.full or self.dtype is not None or self.mean is not None):
+                return False
+            top = self.tops[0] + ((h - t - ch) if self.fv[0] else t)
+            left = self.lefts[0] + ((w - l - cw) if self.fh[0] else l)
+            self.tops[0], self.lefts[0] = top, left
+            if not inside:
+                self.fill = fill
+            self.h, self.w = ch, cw
+            self.full = ch == self.H and cw == self.W and top == 0 and left == 0
+            return True
         inside = all(0 <= t and t + ch <= h for t in tops) and all(0 <= l and l + cw <= w for l in lefts)
         if not inside and (not self.full or self.dtype is not None or self.mean is not None):
             return False
@@ -450,7 +465,6 @@ class _Fused:
 
     def plan(self) -> Tuple[str, Any]:
         """What the pending run amounts to: the input itself, a view of it, or one op call's arguments."""
-        x = self.x
         flipped = any(self.fh) or any(self.fv)
         convert = self.dtype is not None or self.mean is not None
         if not flipped and not convert and len(set(self.tops)) <= 1 and len(set(self.lefts)) <= 1:
@@ -460,8 +474,13 @@ class _Fused:
             if top >= 0 and left >= 0 and top + self.h <= self.H and left + self.w <= self.W:
                 return "view", (top, left, self.h, self.w)  # a view, as torchvision's crop
         if len(self.tops) == 1:
-            return "op", (self.tops[0], self.lefts[0], self.h, self.w, self.fh[0], self.fv[0], self.mean, self.std,
-                          self.scale, self.dtype, False, False, self.fill, False)
+            args = [self.tops[0], self.lefts[0], self.h, self.w, self.fh[0], self.fv[0], self.mean, self.std,
+                    self.scale if self.dtype is not None else False, self.dtype, False, False, self.fill, False]
+            # Trailing defaults are left out: each argument costs the dispatcher's parser time.
+            n = len(args)
+            while n > 4 and args[n - 1] == _CMN_DEFAULTS[n - 5] and type(args[n - 1]) is type(_CMN_DEFAULTS[n - 5]):
+                n -= 1
+            return "op", tuple(args[:n])
         n = len(self.tops)
         windows = torch.tensor([[self.tops[i], self.lefts[i], self.h, self.w] for i in range(n)], dtype=torch.int64)
         flips = torch.tensor([[self.fh[i], self.fv[i]] for i in range(n)], dtype=torch.bool)
@@ -473,6 +492,13 @@ class _Fused:
 
 
 _MISSING = object()
+
+
+def _global_hooks() -> bool:
+    return bool(_m._global_forward_hooks or _m._global_forward_pre_hooks or _m._global_backward_hooks
+                or _m._global_backward_pre_hooks)
+# crop_mirror_normalize's defaults after (top, left, height, width).
+_CMN_DEFAULTS = (False, False, None, None, True, None, False, False, None, False)
 
 
 def _execute(x: torch.Tensor, kind: str, args: Any) -> torch.Tensor:
@@ -524,6 +550,13 @@ class Compose(_Transform):
                 x = t(x)
             return x
         return self._fused_forward(inpt)
+
+    @torch.jit.unused
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set.
+        if len(args) == 1 and not kwargs and not (self._forward_hooks or self._forward_pre_hooks or _global_hooks()):
+            return self._fused_forward(args[0])
+        return super().__call__(*args, **kwargs)
 
     @torch.jit.unused
     def _fused_forward(self, inpt: Any) -> Any:

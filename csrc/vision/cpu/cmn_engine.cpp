@@ -182,7 +182,7 @@ void launch(const Plan& p, const Geometry& g, const Windows& w, const std::vecto
   }
   const int64_t* wins = w.per_sample.defined() ? w.per_sample.const_data_ptr<int64_t>() : nullptr;
   const bool* flips = w.flips.defined() ? w.flips.const_data_ptr<bool>() : nullptr;
-  Rows<in_t, out_t, F> k{g, p.in4.const_data_ptr<in_t>(), p.out4.mutable_data_ptr<out_t>(), fs.data(), fillv.get(),
+  Rows<in_t, out_t, F> k{g, p.in.const_data_ptr<in_t>(), p.out.mutable_data_ptr<out_t>(), fs.data(), fillv.get(),
                          w, wins, flips};
   const int64_t rows = g.N * g.C * g.OH;
   // About 32K elements per task: small images stay on one thread, big ones split by rows.
@@ -234,14 +234,11 @@ void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
 } // namespace
 
 void run_cpu(const Plan& p, const Windows& w) {
-  if (p.out4.numel() == 0) {
+  if (p.out.numel() == 0) {
     return;
   }
-  const at::Tensor& in = p.in4;
-  const at::Tensor& out = p.out4;
-  Geometry g{in.size(0), in.size(1), in.size(2), in.size(3), out.size(2), out.size(3),
-             in.stride(0), in.stride(1), in.stride(2), in.stride(3),
-             out.stride(0), out.stride(1), out.stride(2), out.stride(3)};
+  Geometry g{p.N, p.C, p.H, p.W, p.OH, p.OW, p.is[0], p.is[1], p.is[2], p.is[3],
+             p.os[0], p.os[1], p.os[2], p.os[3]};
   if (w.per_sample.defined()) {
     TORCH_CHECK(w.per_sample.device().is_cpu(), "windows must be on the CPU for a CPU input");
     auto acc = w.per_sample.accessor<int64_t, 2>();
@@ -251,13 +248,13 @@ void run_cpu(const Plan& p, const Windows& w) {
     }
   }
   if (!p.convert) {
-    AT_DISPATCH_V2(in.scalar_type(), "fastprep_crop_cpu", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, g, w); }),
+    AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cpu", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, g, w); }),
                    AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
     return;
   }
-  AT_DISPATCH_V2(in.scalar_type(), "fastprep_cmn_cpu_in", AT_WRAP([&] {
+  AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_cmn_cpu_in", AT_WRAP([&] {
                    using in_t = scalar_t;
-                   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "fastprep_cmn_cpu_out",
+                   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.out.scalar_type(), "fastprep_cmn_cpu_out",
                                                    [&] { run_typed<in_t, scalar_t>(p, g, w); });
                  }),
                  at::kByte, AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16);

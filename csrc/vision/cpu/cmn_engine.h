@@ -7,7 +7,7 @@ namespace fastprep {
 namespace vision {
 namespace detail {
 
-// Fills plan.out4 from plan.in4 through the given windows (one for all samples or one per sample).
+// Fills plan.out from plan.in through the given windows (one for all samples or one per sample).
 void run_cpu(const Plan& plan, const Windows& windows);
 
 } // namespace detail

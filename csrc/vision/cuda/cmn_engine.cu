@@ -157,25 +157,23 @@ void launch(const Plan& p, const Op& op, Args<in_t, out_t>& a) {
 
 template <typename in_t, typename out_t>
 void run_typed(const Plan& p, const Windows& w) {
-  const at::Tensor& in = p.in4;
-  const at::Tensor& out = p.out4;
   Args<in_t, out_t> a{};
-  a.in = in.const_data_ptr<in_t>();
-  a.out = out.mutable_data_ptr<out_t>();
-  a.N = in.size(0);
-  a.C = in.size(1);
-  a.H = in.size(2);
-  a.W = in.size(3);
-  a.OH = out.size(2);
-  a.OW = out.size(3);
-  a.isn = in.stride(0);
-  a.isc = in.stride(1);
-  a.ish = in.stride(2);
-  a.isw = in.stride(3);
-  a.osn = out.stride(0);
-  a.osc = out.stride(1);
-  a.osh = out.stride(2);
-  a.osw = out.stride(3);
+  a.in = p.in.const_data_ptr<in_t>();
+  a.out = p.out.mutable_data_ptr<out_t>();
+  a.N = p.N;
+  a.C = p.C;
+  a.H = p.H;
+  a.W = p.W;
+  a.OH = p.OH;
+  a.OW = p.OW;
+  a.isn = p.is[0];
+  a.isc = p.is[1];
+  a.ish = p.is[2];
+  a.isw = p.is[3];
+  a.osn = p.os[0];
+  a.osc = p.os[1];
+  a.osh = p.os[2];
+  a.osw = p.os[3];
   a.top = w.top;
   a.left = w.left;
   a.fh = w.flip_h;
@@ -217,18 +215,18 @@ void run_typed(const Plan& p, const Windows& w) {
 } // namespace
 
 void run_cuda(const Plan& p, const Windows& w) {
-  if (p.out4.numel() == 0) {
+  if (p.out.numel() == 0) {
     return;
   }
-  c10::cuda::CUDAGuard guard(p.in4.device());
+  c10::cuda::CUDAGuard guard(p.in.device());
   if (!p.convert) {
-    AT_DISPATCH_V2(p.in4.scalar_type(), "fastprep_crop_cuda", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, w); }),
+    AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cuda", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, w); }),
                    AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
     return;
   }
-  AT_DISPATCH_V2(p.in4.scalar_type(), "fastprep_cmn_cuda_in", AT_WRAP([&] {
+  AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_cmn_cuda_in", AT_WRAP([&] {
                    using in_t = scalar_t;
-                   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.out4.scalar_type(),
+                   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.out.scalar_type(),
                                                    "fastprep_cmn_cuda_out", [&] { run_typed<in_t, scalar_t>(p, w); });
                  }),
                  at::kByte, AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16);

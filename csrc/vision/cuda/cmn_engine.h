@@ -7,7 +7,7 @@ namespace fastprep {
 namespace vision {
 namespace detail {
 
-// Fills plan.out4 from plan.in4 on the current stream. Per-sample windows must be on the input's
+// Fills plan.out from plan.in on the current stream. Per-sample windows must be on the input's
 // device; their height/width columns are not read (checking them would need a host sync).
 void run_cuda(const Plan& plan, const Windows& windows);
 
