@@ -156,6 +156,9 @@ void launch(const Plan& p, const Op& op, Args<in_t, out_t>& a) {
 }
 
 template <typename in_t, typename out_t>
+void run_convert(const Plan& p, Args<in_t, out_t>& a);
+
+template <typename in_t, typename out_t, bool kCopy>
 void run_typed(const Plan& p, const Windows& w) {
   Args<in_t, out_t> a{};
   a.in = p.in.const_data_ptr<in_t>();
@@ -182,10 +185,15 @@ void run_typed(const Plan& p, const Windows& w) {
   a.flips = w.flips.defined() ? w.flips.const_data_ptr<bool>() : nullptr;
   TORCH_CHECK_VALUE(a.C <= kMaxChannels, "the CUDA kernels support up to ", kMaxChannels, " channels, got ", a.C);
 
-  if (!p.convert) {
+  if constexpr (kCopy) {
     launch(p, CopyOp<in_t, out_t>{}, a);
-    return;
+  } else {
+    run_convert(p, a);
   }
+}
+
+template <typename in_t, typename out_t>
+void run_convert(const Plan& p, Args<in_t, out_t>& a) {
   using acc_t = at::opmath_type<out_t>;
   auto rnd = [](double v) { return static_cast<acc_t>(static_cast<out_t>(v)); };
   if (p.fast) {
@@ -220,14 +228,14 @@ void run_cuda(const Plan& p, const Windows& w) {
   }
   c10::cuda::CUDAGuard guard(p.in.device());
   if (!p.convert) {
-    AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cuda", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, w); }),
+    AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cuda", AT_WRAP([&] { run_typed<scalar_t, scalar_t, true>(p, w); }),
                    AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
     return;
   }
   AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_cmn_cuda_in", AT_WRAP([&] {
                    using in_t = scalar_t;
                    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.out.scalar_type(),
-                                                   "fastprep_cmn_cuda_out", [&] { run_typed<in_t, scalar_t>(p, w); });
+                                                   "fastprep_cmn_cuda_out", [&] { run_typed<in_t, scalar_t, false>(p, w); });
                  }),
                  at::kByte, AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16);
 }
