@@ -90,7 +90,9 @@ def copy_bandwidth():
     return 2 * src.numel() / s
 
 
-def main(device="cpu"):
+def main(device="cpu", threads=None):
+    if threads:
+        torch.set_num_threads(threads)
     rows = []
     cases = cuda_cases() if device == "cuda" else cpu_cases()
     for name, ours, ref, limit in cases:
@@ -115,7 +117,8 @@ def main(device="cpu"):
     out = dict(device=device_name(device), device_type=device, torch=torch.__version__,
                fastprep=fastprep.build_info(), threads=torch.get_num_threads(),
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               command=f"python benchmarks/bench_vision.py --device {device}", rows=rows, **extra)
+               command=" ".join(["python"] + sys.argv) if sys.argv and sys.argv[0].endswith("bench_vision.py")
+               else f"python benchmarks/run.py --device {device} --only vision", rows=rows, **extra)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", f"vision-{device}.json")
     with open(path, "w") as f:
@@ -127,4 +130,6 @@ def main(device="cpu"):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    main(ap.parse_args().device)
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's default)")
+    args = ap.parse_args()
+    main(args.device, args.threads)
