@@ -337,11 +337,14 @@ class _RandomFlip(_Transform):
         self.p = p
         self.per_sample = per_sample
         self._horizontal: bool = type(self)._horizontal  # an instance attribute, so TorchScript sees it
+        # torchvision compares the float32 draw with p rounded to float32 (torch.rand(1) >= p); comparing
+        # Python floats against that rounded p decides the same and skips a tensor op per draw.
+        self._p32: float = float(torch.tensor(p, dtype=torch.float32))
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting() or not self.per_sample:
             # torchvision's _RandomApplyTransform: one draw, flip when it is below p.
-            if bool(torch.rand(1) >= self.p):
+            if float(torch.rand(1).item()) >= self._p32:
                 return inpt
             if self._horizontal:
                 return F.horizontal_flip(inpt)
@@ -357,7 +360,8 @@ class _RandomFlip(_Transform):
         if st.x.ndim < 3:
             return False
         n = st.count if self.per_sample else 1
-        flags = [not bool(torch.rand(1) >= self.p) for _ in range(n)]
+        p32 = self._p32
+        flags = [torch.rand(1).item() < p32 for _ in range(n)]
         st.flip(flags, self._horizontal)
         return True
 
@@ -676,6 +680,7 @@ class CropMirrorNormalize(_Transform):
         self.fast = fast
         self.per_sample = per_sample
         self._fill: Optional[List[float]] = _convert_fill(fill)
+        self._p32: float = float(torch.tensor(flip_p, dtype=torch.float32))  # see _RandomFlip
 
     def _window(self, h: int, w: int) -> Tuple[int, int, bool]:
         ch, cw = self.size[0], self.size[1]
@@ -688,7 +693,7 @@ class CropMirrorNormalize(_Transform):
             top, left = F._center_crop_window(ch, cw, h, w)
         flip = False
         if self.flip_p > 0.0:
-            flip = not bool(torch.rand(1) >= self.flip_p)
+            flip = float(torch.rand(1).item()) < self._p32
         return top, left, flip
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
