@@ -270,3 +270,15 @@ def test_huge_window_offsets_do_not_read_out_of_bounds():
     out = torch.ops.fastprep.crop_mirror_normalize(x, 2**40, -(2**40), 3, 3, True, True, MEAN, STD)
     assert torch.equal(out, torch.ops.fastprep.crop_mirror_normalize(torch.zeros_like(x), 0, 0, 3, 3, False, False,
                                                                           MEAN, STD))
+
+
+def test_uint8_fill_like_torchvision_pad():
+    x = image((3, 4, 4))
+    for fill in ([300.0], [-1.0]):
+        with pytest.raises(RuntimeError, match="without overflow"):
+            TF.pad(x, [1], fill=fill[0])
+        with pytest.raises(RuntimeError, match="without overflow"):
+            F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=fill)
+    ref = TF.pad(x, [1], fill=[1, 2, 300])
+    assert torch.equal(F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=[1.0, 2.0, 300.0]), ref)
+    assert torch.equal(F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=[255.7]), TF.pad(x, [1], fill=255.7))

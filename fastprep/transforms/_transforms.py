@@ -435,7 +435,7 @@ class _Fused:
             left = self.lefts[0] + ((w - l - cw) if self.fh[0] else l)
             self.tops[0], self.lefts[0] = top, left
             if not inside:
-                self.fill = fill
+                self.fill = F._fill_for(fill, self.x.dtype)  # checked only where used, as torchvision pads
             self.h, self.w = ch, cw
             self.full = ch == self.H and cw == self.W and top == 0 and left == 0
             return True
@@ -451,7 +451,7 @@ class _Fused:
             self.tops[i] += (h - t - ch) if self.fv[i] else t
             self.lefts[i] += (w - l - cw) if self.fh[i] else l
         if not inside:
-            self.fill = fill
+            self.fill = F._fill_for(fill, self.x.dtype)
         self.h, self.w = ch, cw
         self.full = ch == self.H and cw == self.W and all(t == 0 for t in self.tops) and all(
             l == 0 for l in self.lefts)

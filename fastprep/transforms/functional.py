@@ -51,6 +51,19 @@ def _rewrap(out: torch.Tensor, like: Any) -> torch.Tensor:
     return out.as_subclass(type(like))
 
 
+def _fill_for(fill: Optional[List[float]], dtype: torch.dtype) -> Optional[List[float]]:
+    """The fill as torchvision's pad stores it in a uint8 image: a scalar must fit, a per-channel list
+    wraps like tensor.to(uint8). Keeps the kernel's float -> uint8 cast in range."""
+    if fill is None or dtype != torch.uint8:
+        return fill
+    if len(fill) == 1:
+        if not (-1.0 < fill[0] < 256.0):
+            raise RuntimeError("value cannot be converted to type uint8_t without overflow")
+        return [float(int(fill[0]))]
+    wrapped = torch.jit.annotate(List[int], torch.tensor(fill).to(torch.uint8).tolist())
+    return [float(v) for v in wrapped]
+
+
 def _check_cuda(t: torch.Tensor, op: str) -> None:
     if not torch.jit.is_scripting():
         if t.device.type != "cpu":
@@ -281,6 +294,7 @@ def _pad(image: torch.Tensor, padding: List[int], fill: Optional[List[float]], p
                 )
         if min(left, right, top, bottom) >= 0 and image.ndim >= 3:
             _check_cuda(image, "crop_mirror_normalize")
+            fill = _fill_for(fill, image.dtype)
             return torch.ops.fastprep.crop_mirror_normalize(
                 image, -top, -left, h + top + bottom, w + left + right, False, False, None, None, False, None, False,
                 False, fill, False)
@@ -367,5 +381,5 @@ def crop_mirror_normalize(
                 raise ValueError("std evaluated to zero, leading to division by zero.")
     out = torch.ops.fastprep.crop_mirror_normalize.default(
         image, top, left, height, width, flip_horizontal, flip_vertical, mean, std, scale, dtype, input_hwc,
-        channels_last, fill, fast)
+        channels_last, _fill_for(fill, image.dtype), fast)
     return out if input_hwc else _rewrap(out, inpt)
