@@ -282,3 +282,10 @@ def test_uint8_fill_like_torchvision_pad():
     ref = TF.pad(x, [1], fill=[1, 2, 300])
     assert torch.equal(F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=[1.0, 2.0, 300.0]), ref)
     assert torch.equal(F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=[255.7]), TF.pad(x, [1], fill=255.7))
+
+
+def test_raw_op_rejects_fill_outside_the_input_dtype():
+    x = image((3, 4, 4))
+    with pytest.raises(RuntimeError, match="without overflow"):
+        torch.ops.fastprep.crop_mirror_normalize(x, -1, -1, 6, 6, False, False, None, None, False, None, False, False,
+                                                 [300.0], False)

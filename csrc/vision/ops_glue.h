@@ -114,6 +114,21 @@ inline Plan make_plan(const at::Tensor& input, int64_t oh, int64_t ow, c10::Opti
   for (double s : p.stdv) {
     TORCH_CHECK_VALUE(s != 0.0, "std evaluated to zero, leading to division by zero.");
   }
+  // The fill is cast to the input dtype in the kernel: keep that cast defined (torch's fill_ raises the same way).
+  if (at::isIntegralType(in_t, /*includeBool=*/false)) {
+    double lo = -9.2e18, hi = 9.2e18;
+    switch (in_t) {
+      case at::kByte: lo = 0.0; hi = 255.0; break;
+      case at::kChar: lo = -128.0; hi = 127.0; break;
+      case at::kShort: lo = -32768.0; hi = 32767.0; break;
+      case at::kInt: lo = -2147483648.0; hi = 2147483647.0; break;
+      default: break;
+    }
+    for (double f : p.fill) {
+      TORCH_CHECK(f > lo - 1.0 && f < hi + 1.0, "fill value ", f, " cannot be converted to type ", in_t,
+                  " without overflow");
+    }
+  }
   std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end() - 3);
   shape.insert(shape.end(), {C, oh, ow});
   auto opts = input.options().dtype(out_t);
