@@ -1,0 +1,245 @@
+// One grid-stride kernel serves crop + flip + layout + convert + normalize:
+// each thread writes V consecutive output pixels of one row (a vector store
+// when the output row is contiguous and aligned) and reads them through the
+// input strides, a flip being a negative stride plus an offset.
+#include "vision/cuda/cmn_engine.h"
+
+#include "common/cuda_utils.cuh"
+
+#include <ATen/Dispatch.h>
+#include <ATen/Dispatch_v2.h>
+#include <ATen/OpMathType.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include <cstdint>
+
+namespace fastprep {
+namespace vision {
+namespace detail {
+namespace {
+
+// Per-channel constants travel by value in the launch: no host-to-device copy per call.
+constexpr int kMaxChannels = 64;
+
+// Explicitly rounded ops: nvcc would otherwise contract x * s - m into an FMA,
+// which rounds once where torchvision rounds twice. The host versions compute
+// the fill value with the same arithmetic.
+#ifdef __CUDA_ARCH__
+#define FASTPREP_RN(dev, host) return dev
+#else
+#define FASTPREP_RN(dev, host) return host
+#endif
+__host__ __device__ __forceinline__ float mul_rn(float a, float b) { FASTPREP_RN(__fmul_rn(a, b), a * b); }
+__host__ __device__ __forceinline__ float sub_rn(float a, float b) { FASTPREP_RN(__fsub_rn(a, b), a - b); }
+__host__ __device__ __forceinline__ float div_rn(float a, float b) { FASTPREP_RN(__fdiv_rn(a, b), a / b); }
+__host__ __device__ __forceinline__ double mul_rn(double a, double b) { FASTPREP_RN(__dmul_rn(a, b), a * b); }
+__host__ __device__ __forceinline__ double sub_rn(double a, double b) { FASTPREP_RN(__dsub_rn(a, b), a - b); }
+__host__ __device__ __forceinline__ double div_rn(double a, double b) { FASTPREP_RN(__ddiv_rn(a, b), a / b); }
+__host__ __device__ __forceinline__ float fma_rn(float a, float b, float c) { FASTPREP_RN(__fmaf_rn(a, b, c), a * b + c); }
+__host__ __device__ __forceinline__ double fma_rn(double a, double b, double c) { FASTPREP_RN(__fma_rn(a, b, c), a * b + c); }
+
+template <typename in_t, typename out_t>
+struct CopyOp {
+  __host__ __device__ __forceinline__ out_t operator()(in_t v, int64_t) const { return static_cast<out_t>(v); }
+};
+
+// torchvision's arithmetic, each step rounded to the output dtype (see the CPU engine).
+template <typename in_t, typename out_t, bool kNorm>
+struct ExactOp {
+  using acc_t = at::opmath_type<out_t>;
+  acc_t scale;
+  acc_t mean[kMaxChannels];
+  acc_t stdv[kMaxChannels];
+  __host__ __device__ __forceinline__ out_t operator()(in_t v, int64_t c) const {
+    acc_t x = static_cast<acc_t>(static_cast<out_t>(v));
+    if constexpr (std::is_integral_v<in_t>) {
+      x = static_cast<acc_t>(static_cast<out_t>(mul_rn(x, scale)));
+    }
+    if constexpr (kNorm) {
+      x = static_cast<acc_t>(static_cast<out_t>(sub_rn(x, mean[c])));
+      x = static_cast<acc_t>(static_cast<out_t>(div_rn(x, stdv[c])));
+    }
+    return static_cast<out_t>(x);
+  }
+};
+
+// Opt-in fast mode: one FMA with scale/std and -mean/std folded in.
+template <typename in_t, typename out_t>
+struct FastOp {
+  using acc_t = at::opmath_type<out_t>;
+  acc_t a[kMaxChannels];
+  acc_t b[kMaxChannels];
+  __host__ __device__ __forceinline__ out_t operator()(in_t v, int64_t c) const {
+    return static_cast<out_t>(fma_rn(static_cast<acc_t>(v), a[c], b[c]));
+  }
+};
+
+template <typename in_t, typename out_t>
+struct Args {
+  const in_t* __restrict__ in;
+  out_t* __restrict__ out;
+  int64_t N, C, H, W, OH, OW;
+  int64_t isn, isc, ish, isw;
+  int64_t osn, osc, osh, osw;
+  int64_t top, left;
+  bool fh, fv;
+  const int64_t* wins; // [N, 4] or null
+  const bool* flips;   // [N, 2] or null
+  out_t fill[kMaxChannels];
+};
+
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Vec {
+  T v[V];
+};
+
+template <typename in_t, typename out_t, typename Op, int V>
+__global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op op) {
+  const int64_t owv = a.OW / V;
+  const int64_t total = a.N * a.C * a.OH * owv;
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
+    const int64_t xv = idx % owv;
+    int64_t r = idx / owv;
+    const int64_t oy = r % a.OH;
+    r /= a.OH;
+    const int64_t c = r % a.C;
+    const int64_t n = r / a.C;
+    int64_t top = a.top, left = a.left;
+    bool fh = a.fh, fv = a.fv;
+    if (a.wins != nullptr) {
+      top = a.wins[n * 4];
+      left = a.wins[n * 4 + 1];
+      fh = a.flips[n * 2];
+      fv = a.flips[n * 2 + 1];
+    }
+    const int64_t iy = top + (fv ? a.OH - 1 - oy : oy);
+    const bool row_in = iy >= 0 && iy < a.H;
+    const int64_t row = n * a.isn + c * a.isc + iy * a.ish;
+    Vec<out_t, V> vals;
+#pragma unroll
+    for (int v = 0; v < V; ++v) {
+      const int64_t ox = xv * V + v;
+      const int64_t ix = left + (fh ? a.OW - 1 - ox : ox);
+      vals.v[v] = (row_in && ix >= 0 && ix < a.W) ? op(a.in[row + ix * a.isw], c) : a.fill[c];
+    }
+    out_t* dst = a.out + n * a.osn + c * a.osc + oy * a.osh + xv * V * a.osw;
+    if constexpr (V > 1) {
+      *reinterpret_cast<Vec<out_t, V>*>(dst) = vals; // one 8- or 16-byte store
+    } else {
+      *dst = vals.v[0];
+    }
+  }
+}
+
+template <typename in_t, typename out_t, typename Op>
+void launch(const Plan& p, const Op& op, Args<in_t, out_t>& a) {
+  for (int64_t c = 0; c < a.C; ++c) {
+    // The fill is a value of the input dtype (torchvision pads before converting), so it goes
+    // through the same arithmetic as the pixels, here on the host.
+    a.fill[c] = op(static_cast<in_t>(p.fill[c]), c);
+  }
+  constexpr int V = 4;
+  const auto addr = reinterpret_cast<uintptr_t>(a.out);
+  const bool vec = a.osw == 1 && a.OW % V == 0 && a.osh % V == 0 && a.osc % V == 0 && a.osn % V == 0 &&
+      addr % (sizeof(out_t) * V) == 0;
+  const int64_t items = a.N * a.C * a.OH * (vec ? a.OW / V : a.OW);
+  auto stream = at::cuda::getCurrentCUDAStream();
+  const unsigned int grid = fastprep::detail::capped_grid(items);
+  if (vec) {
+    crop_mirror_normalize_kernel<in_t, out_t, Op, V><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+  } else {
+    crop_mirror_normalize_kernel<in_t, out_t, Op, 1><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+  }
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+template <typename in_t, typename out_t>
+void run_convert(const Plan& p, Args<in_t, out_t>& a);
+
+template <typename in_t, typename out_t, bool kCopy>
+void run_typed(const Plan& p, const Windows& w) {
+  Args<in_t, out_t> a{};
+  a.in = p.in.const_data_ptr<in_t>();
+  a.out = p.out.mutable_data_ptr<out_t>();
+  a.N = p.N;
+  a.C = p.C;
+  a.H = p.H;
+  a.W = p.W;
+  a.OH = p.OH;
+  a.OW = p.OW;
+  a.isn = p.is[0];
+  a.isc = p.is[1];
+  a.ish = p.is[2];
+  a.isw = p.is[3];
+  a.osn = p.os[0];
+  a.osc = p.os[1];
+  a.osh = p.os[2];
+  a.osw = p.os[3];
+  a.top = w.top;
+  a.left = w.left;
+  a.fh = w.flip_h;
+  a.fv = w.flip_v;
+  a.wins = w.per_sample.defined() ? w.per_sample.const_data_ptr<int64_t>() : nullptr;
+  a.flips = w.flips.defined() ? w.flips.const_data_ptr<bool>() : nullptr;
+  TORCH_CHECK_VALUE(a.C <= kMaxChannels, "the CUDA kernels support up to ", kMaxChannels, " channels, got ", a.C);
+
+  if constexpr (kCopy) {
+    launch(p, CopyOp<in_t, out_t>{}, a);
+  } else {
+    run_convert(p, a);
+  }
+}
+
+template <typename in_t, typename out_t>
+void run_convert(const Plan& p, Args<in_t, out_t>& a) {
+  using acc_t = at::opmath_type<out_t>;
+  auto rnd = [](double v) { return static_cast<acc_t>(static_cast<out_t>(v)); };
+  if (p.fast) {
+    FastOp<in_t, out_t> op{};
+    for (int64_t c = 0; c < a.C; ++c) {
+      op.a[c] = static_cast<acc_t>(p.scale / p.stdv[c]);
+      op.b[c] = static_cast<acc_t>(-p.mean[c] / p.stdv[c]);
+    }
+    launch(p, op, a);
+    return;
+  }
+  if (p.norm) {
+    ExactOp<in_t, out_t, true> op{};
+    op.scale = static_cast<acc_t>(p.scale);
+    for (int64_t c = 0; c < a.C; ++c) {
+      op.mean[c] = rnd(p.mean[c]);
+      op.stdv[c] = rnd(p.stdv[c]);
+    }
+    launch(p, op, a);
+  } else {
+    ExactOp<in_t, out_t, false> op{};
+    op.scale = static_cast<acc_t>(p.scale);
+    launch(p, op, a);
+  }
+}
+
+} // namespace
+
+void run_cuda(const Plan& p, const Windows& w) {
+  if (p.out.numel() == 0) {
+    return;
+  }
+  c10::cuda::CUDAGuard guard(p.in.device());
+  if (!p.convert) {
+    AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cuda", AT_WRAP([&] { run_typed<scalar_t, scalar_t, true>(p, w); }),
+                   AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
+    return;
+  }
+  AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_cmn_cuda_in", AT_WRAP([&] {
+                   using in_t = scalar_t;
+                   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.out.scalar_type(),
+                                                   "fastprep_cmn_cuda_out", [&] { run_typed<in_t, scalar_t, false>(p, w); });
+                 }),
+                 at::kByte, AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16);
+}
+
+} // namespace detail
+} // namespace vision
+} // namespace fastprep

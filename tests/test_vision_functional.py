@@ -1,0 +1,291 @@
+"""fastprep.transforms.functional and the raw ops match torchvision.transforms.v2.functional exactly."""
+
+import pytest
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional as TF
+
+import fastprep.transforms.functional as F
+from common import cpu_and_cuda
+
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+
+
+def image(shape, dtype=torch.uint8, device="cpu"):
+    if dtype == torch.uint8:
+        return torch.randint(0, 256, shape, dtype=dtype, device=device)
+    return torch.rand(shape, dtype=torch.float32, device=device).to(dtype)
+
+
+def assert_same(ours, ref):
+    assert type(ours) is type(ref)
+    assert ours.dtype == ref.dtype and ours.shape == ref.shape and ours.device == ref.device
+    assert torch.equal(ours, ref)
+
+
+SHAPES = [(3, 17, 23), (3, 1, 1), (1, 5, 4), (2, 3, 8, 9), (2, 2, 3, 5, 7), (3, 0, 4), (0, 3, 4, 4)]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_normalize_matches_torchvision(device, dtype, shape):
+    x = image(shape, dtype, device)
+    mean, std = (MEAN, STD) if shape[-3] == 3 else ([0.5], [0.25])
+    assert_same(F.normalize(x, mean, std), TF.normalize(x, mean, std))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_uint8_to_dtype_then_normalize_matches_torchvision(device, dtype):
+    x = image((2, 3, 31, 33), device=device)
+    ref = TF.normalize(TF.to_dtype(x, dtype, scale=True), MEAN, STD)
+    assert_same(torch.ops.fastprep.normalize(x, MEAN, STD, dtype), ref)
+    assert_same(F.normalize(F.to_dtype(x, dtype, scale=True), MEAN, STD), ref)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_normalize_noncontiguous_and_channels_last(device):
+    x = image((4, 3, 20, 30), torch.float32, device)
+    for v in (x[:, :, ::2, 1::3], x.to(memory_format=torch.channels_last), x.transpose(-1, -2)):
+        assert_same(F.normalize(v, MEAN, STD), TF.normalize(v, MEAN, STD))
+
+
+def test_normalize_inplace_writes_the_input():
+    x = image((3, 6, 7), torch.float32)
+    ref = TF.normalize(x.clone(), MEAN, STD)
+    out = F.normalize(x, MEAN, STD, inplace=True)
+    assert out is x and torch.equal(x, ref)
+
+
+def test_normalize_keeps_tv_image():
+    x = tv_tensors.Image(image((3, 6, 7), torch.float32))
+    assert_same(F.normalize(x, MEAN, STD), TF.normalize(x, MEAN, STD))
+
+
+def test_normalize_out_variant():
+    x = image((3, 6, 7))
+    out = torch.empty(0)
+    torch.ops.fastprep.normalize.out(x, MEAN, STD, out=out)
+    assert torch.equal(out, TF.normalize(TF.to_dtype(x, torch.float32, scale=True), MEAN, STD))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("src", [torch.uint8, torch.float32, torch.float16, torch.int16])
+@pytest.mark.parametrize("dst", [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8, torch.int32])
+@pytest.mark.parametrize("scale", [True, False])
+def test_to_dtype_matches_torchvision(device, src, dst, scale):
+    x = image((2, 3, 9, 11), src if src != torch.int16 else torch.uint8, device).to(src)
+    try:
+        ref = TF.to_dtype(x, dst, scale=scale)
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError, match="cannot be performed safely"):
+            F.to_dtype(x, dst, scale=scale)
+        return
+    assert_same(F.to_dtype(x, dst, scale=scale), ref)
+    assert_same(F.convert_image_dtype(x, dst) if scale else ref, TF.convert_image_dtype(x, dst) if scale else ref)
+
+
+WINDOWS = [(0, 0, 5, 5), (3, 2, 7, 9), (-3, -4, 10, 12), (10, 15, 12, 20), (-5, -5, 40, 45), (16, 22, 1, 1), (2, 2, 0, 3)]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16, torch.int64, torch.bool])
+@pytest.mark.parametrize("window", WINDOWS)
+def test_crop_matches_torchvision(device, dtype, window):
+    x = image((2, 3, 17, 23), torch.uint8, device).to(dtype)
+    assert_same(F.crop(x, *window), TF.crop(x, *window))
+    assert_same(torch.ops.fastprep.crop(x, *window), TF.crop(x, *window).contiguous())
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("size", [[5], [4, 6], [17, 23], [20, 23], [17, 30], [30, 40], [1, 1], [16, 22], [18, 24]])
+@pytest.mark.parametrize("shape", [(3, 17, 23), (2, 3, 16, 22), (1, 1, 1)])
+def test_center_crop_matches_torchvision(device, size, shape):
+    x = image(shape, torch.uint8, device)
+    assert_same(F.center_crop(x, size), TF.center_crop(x, size))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.bfloat16, torch.int32])
+@pytest.mark.parametrize("shape", [(3, 17, 23), (5, 1), (1, 1, 1), (2, 2, 3, 4, 5), (3, 0, 7)])
+def test_flips_match_torchvision(device, dtype, shape):
+    x = image(shape, torch.uint8, device).to(dtype)
+    assert_same(F.horizontal_flip(x), TF.horizontal_flip(x))
+    assert_same(F.vertical_flip(x), TF.vertical_flip(x))
+    nc = x.transpose(-1, -2)
+    assert_same(F.horizontal_flip(nc), TF.horizontal_flip(nc))
+
+
+def reference_cmn(x, top, left, h, w, fh, fv, mean, std, dtype, fill=None):
+    y = TF.crop(x, top, left, h, w) if fill is None else _tv_crop_with_fill(x, top, left, h, w, fill)
+    if fh:
+        y = TF.horizontal_flip(y)
+    if fv:
+        y = TF.vertical_flip(y)
+    y = TF.to_dtype(y, dtype, scale=True)
+    return y if mean is None else TF.normalize(y, mean, std)
+
+
+def _tv_crop_with_fill(x, top, left, h, w, fill):
+    H, W = x.shape[-2:]
+    pl, pt = max(-left, 0), max(-top, 0)
+    pr, pb = max(left + w - W, 0), max(top + h - H, 0)
+    y = TF.pad(x, [pl, pt, pr, pb], fill=fill)
+    return TF.crop(y, top + pt, left + pl, h, w)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("window", WINDOWS[:6])
+@pytest.mark.parametrize("flips", [(False, False), (True, False), (False, True), (True, True)])
+def test_crop_mirror_normalize_matches_torchvision(device, dtype, window, flips):
+    x = image((2, 3, 17, 23), torch.uint8, device)
+    ref = reference_cmn(x, *window, *flips, MEAN, STD, dtype)
+    assert_same(F.crop_mirror_normalize(x, *window, *flips, mean=MEAN, std=STD, dtype=dtype), ref)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("fill", [None, [7.0], [1.0, 2.0, 250.0]])
+def test_crop_mirror_normalize_hwc_input_matches_torchvision_on_permuted(device, channels_last, fill):
+    chw = image((3, 19, 24), torch.uint8, device)
+    hwc = chw.permute(1, 2, 0).contiguous()
+    ref = reference_cmn(chw, -2, 3, 20, 25, True, False, MEAN, STD, torch.float32, fill=fill)
+    out = F.crop_mirror_normalize(hwc, -2, 3, 20, 25, True, mean=MEAN, std=STD, input_hwc=True,
+                                  channels_last=channels_last, fill=fill)
+    assert torch.equal(out, ref)
+    if channels_last:
+        assert out.permute(1, 2, 0).is_contiguous()
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_crop_mirror_normalize_channels_last_output_on_batches(device):
+    x = image((4, 3, 30, 31), torch.uint8, device)
+    out = F.crop_mirror_normalize(x, 1, 2, 24, 24, True, mean=MEAN, std=STD, channels_last=True)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, reference_cmn(x, 1, 2, 24, 24, True, False, MEAN, STD, torch.float32))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_crop_mirror_normalize_noncontiguous_inputs(device):
+    x = image((4, 3, 40, 50), torch.uint8, device)
+    for v in (x[::2, :, 1::2, ::3], x.to(memory_format=torch.channels_last), x.transpose(-1, -2), x.flip(-1)):
+        ref = reference_cmn(v, 3, -1, 10, 12, False, True, MEAN, STD, torch.float32)
+        assert torch.equal(F.crop_mirror_normalize(v, 3, -1, 10, 12, False, True, MEAN, STD), ref)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("in_dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_crop_mirror_normalize_float_input(device, in_dtype):
+    x = image((3, 17, 23), in_dtype, device)
+    for dtype in (None, torch.float32, torch.float16):
+        out_dtype = in_dtype if dtype is None else dtype
+        ref = TF.normalize(TF.to_dtype(TF.horizontal_flip(TF.crop(x, 2, 3, 10, 11)), out_dtype, scale=True), MEAN, STD)
+        assert_same(F.crop_mirror_normalize(x, 2, 3, 10, 11, True, mean=MEAN, std=STD, dtype=dtype), ref)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_crop_mirror_normalize_batched_per_sample_windows(device):
+    x = image((5, 3, 20, 21), torch.uint8, device)
+    wins = torch.tensor([[0, 0, 8, 9], [3, 4, 8, 9], [-2, 15, 8, 9], [12, -3, 8, 9], [5, 5, 8, 9]], device=device)
+    flips = torch.tensor([[False, False], [True, False], [False, True], [True, True], [True, False]], device=device)
+    out = torch.ops.fastprep.crop_mirror_normalize.batched(x, wins, flips, 8, 9, MEAN, STD)
+    for i in range(5):
+        t, l, h, w = wins[i].tolist()
+        ref = reference_cmn(x[i], t, l, h, w, bool(flips[i, 0]), bool(flips[i, 1]), MEAN, STD, torch.float32)
+        assert torch.equal(out[i], ref)
+
+
+def test_fast_mode_is_close():
+    x = image((3, 64, 64))
+    exact = F.crop_mirror_normalize(x, 0, 0, 64, 64, mean=MEAN, std=STD)
+    fast = F.crop_mirror_normalize(x, 0, 0, 64, 64, mean=MEAN, std=STD, fast=True)
+    # Documented tolerance: a few float32 ulp of values within [-2.2, 2.7].
+    torch.testing.assert_close(fast, exact, rtol=0, atol=2e-6)
+
+
+# ---- bad input: torchvision's exception types and messages ----
+
+
+def test_rejects_integer_input_to_normalize():
+    with pytest.raises(TypeError, match="Input tensor should be a float tensor. Got torch.uint8."):
+        F.normalize(image((3, 4, 4)), MEAN, STD)
+
+
+def test_rejects_zero_std():
+    with pytest.raises(ValueError, match="std evaluated to zero, leading to division by zero."):
+        F.normalize(image((3, 4, 4), torch.float32), MEAN, [0.1, 0.0, 0.2])
+    with pytest.raises(ValueError, match="std evaluated to zero"):
+        torch.ops.fastprep.normalize(image((3, 4, 4)), MEAN, [0.0])
+
+
+def test_rejects_2d_input_to_normalize():
+    with pytest.raises(ValueError, match=r"Expected tensor to be a tensor image of size \(..., C, H, W\)"):
+        F.normalize(image((4, 4), torch.float32), MEAN, STD)
+
+
+def test_rejects_mean_length_not_matching_channels():
+    x = image((3, 4, 4), torch.float32)
+    with pytest.raises(RuntimeError):
+        TF.normalize(x, [0.1, 0.2], [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="mean must have 1 or C=3 elements"):
+        F.normalize(x, [0.1, 0.2], [1.0, 1.0])
+
+
+def test_rejects_non_tensor():
+    with pytest.raises(TypeError):
+        TF.normalize([1.0], MEAN, STD)
+    with pytest.raises(TypeError, match="plain tensor"):
+        F.normalize([1.0], MEAN, STD)
+
+
+def test_rejects_negative_crop_size_in_op():
+    with pytest.raises(ValueError, match="non-negative"):
+        torch.ops.fastprep.crop(image((3, 4, 4)), 0, 0, -1, 2)
+
+
+def test_rejects_bad_batched_windows():
+    x = image((2, 3, 8, 8))
+    flips = torch.zeros(2, 2, dtype=torch.bool)
+    with pytest.raises(ValueError, match="windows must be an int64 tensor of shape"):
+        torch.ops.fastprep.crop_mirror_normalize.batched(x, torch.zeros(3, 4, dtype=torch.int64), flips, 4, 4)
+    with pytest.raises(TypeError, match="windows must be int64"):
+        torch.ops.fastprep.crop_mirror_normalize.batched(x, torch.zeros(2, 4, dtype=torch.int32), flips, 4, 4)
+    with pytest.raises(ValueError, match="every window must have the output size"):
+        torch.ops.fastprep.crop_mirror_normalize.batched(x, torch.tensor([[0, 0, 4, 4], [0, 0, 5, 4]]), flips, 4, 4)
+
+
+def test_rejects_unsupported_dtype_in_fused_op():
+    with pytest.raises(TypeError, match="output dtype must be"):
+        F.crop_mirror_normalize(image((3, 4, 4)), 0, 0, 2, 2, mean=MEAN, std=STD, dtype=torch.int32)
+    with pytest.raises(TypeError, match="uint8 or floating point"):
+        F.crop_mirror_normalize(image((3, 4, 4)).to(torch.int16), 0, 0, 2, 2, mean=MEAN, std=STD)
+
+
+def test_huge_window_offsets_do_not_read_out_of_bounds():
+    x = image((3, 4, 4))
+    out = torch.ops.fastprep.crop_mirror_normalize(x, 2**40, -(2**40), 3, 3, True, True, MEAN, STD)
+    assert torch.equal(out, torch.ops.fastprep.crop_mirror_normalize(torch.zeros_like(x), 0, 0, 3, 3, False, False,
+                                                                          MEAN, STD))
+
+
+def test_uint8_fill_like_torchvision_pad():
+    x = image((3, 4, 4))
+    for fill in ([300.0], [-1.0]):
+        with pytest.raises(RuntimeError, match="without overflow"):
+            TF.pad(x, [1], fill=fill[0])
+        with pytest.raises(RuntimeError, match="without overflow"):
+            F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=fill)
+    ref = TF.pad(x, [1], fill=[1, 2, 300])
+    assert torch.equal(F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=[1.0, 2.0, 300.0]), ref)
+    assert torch.equal(F.crop_mirror_normalize(x, -1, -1, 6, 6, scale=False, fill=[255.7]), TF.pad(x, [1], fill=255.7))
+
+
+def test_raw_op_rejects_fill_outside_the_input_dtype():
+    x = image((3, 4, 4))
+    with pytest.raises(RuntimeError, match="without overflow"):
+        torch.ops.fastprep.crop_mirror_normalize(x, -1, -1, 6, 6, False, False, None, None, False, None, False, False,
+                                                 [300.0], False)

@@ -1,0 +1,261 @@
+"""fastprep.transforms modules: same outputs and same random draws as torchvision.transforms.v2."""
+
+import io
+import re
+
+import pytest
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+import fastprep.transforms as T
+from common import cpu_and_cuda
+
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+SEEDS = range(6)
+
+
+def image(shape, dtype=torch.uint8, device="cpu"):
+    if dtype == torch.uint8:
+        return torch.randint(0, 256, shape, dtype=dtype, device=device)
+    return torch.rand(shape, device=device).to(dtype)
+
+
+def run_both(make, x, seeds=SEEDS):
+    ours, ref = make(T), make(v2)
+    for seed in seeds:
+        torch.manual_seed(seed)
+        try:
+            r = ref(x)
+        except Exception as e:
+            # Where torchvision refuses, we refuse with the same type and message.
+            torch.manual_seed(seed)
+            with pytest.raises(type(e), match=re.escape(str(e))):
+                ours(x)
+            continue
+        after_ref = torch.rand(1)
+        torch.manual_seed(seed)
+        o = ours(x)
+        after_ours = torch.rand(1)
+        assert type(o) is type(r)
+        assert o.dtype == r.dtype and o.shape == r.shape, (seed, o.shape, r.shape)
+        assert torch.equal(o, r), seed
+        # Same number of draws on the default generator, not just the same output.
+        assert torch.equal(after_ours, after_ref), seed
+
+
+RANDOM_CROPS = [
+    dict(size=16),
+    dict(size=(16, 20)),
+    dict(size=30, pad_if_needed=True),
+    dict(size=30, pad_if_needed=True, fill=9),
+    dict(size=20, padding=3),
+    dict(size=(20, 30), padding=[2, 5]),
+    dict(size=24, padding=[1, 2, 3, 4], fill=[10, 20, 30]),
+    dict(size=(17, 23)),
+    dict(size=24, padding=4, padding_mode="edge"),
+    dict(size=24, padding=[4, 2], padding_mode="reflect"),
+    dict(size=24, padding=[1, 2, 3, 4], padding_mode="symmetric"),
+    dict(size=40, pad_if_needed=True, padding_mode="reflect"),
+]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("kwargs", RANDOM_CROPS)
+@pytest.mark.parametrize("shape", [(3, 17, 23), (2, 3, 21, 25)])
+def test_random_crop_matches_torchvision_seed_for_seed(device, kwargs, shape):
+    run_both(lambda M: M.RandomCrop(**kwargs), image(shape, device=device))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
+def test_random_flips_match_torchvision_seed_for_seed(device, p):
+    x = image((2, 3, 9, 10), device=device)
+    run_both(lambda M: M.RandomHorizontalFlip(p), x)
+    run_both(lambda M: M.RandomVerticalFlip(p), x)
+
+
+def eval_pipeline(M, dtype=torch.float32):
+    return M.Compose([M.CenterCrop(224), M.ToDtype(dtype, scale=True), M.Normalize(MEAN, STD)])
+
+
+def train_pipeline(M, **crop):
+    return M.Compose([M.RandomCrop(224, **crop), M.RandomHorizontalFlip(), M.ToDtype(torch.float32, scale=True),
+                      M.Normalize(MEAN, STD)])
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("shape", [(3, 256, 256), (3, 255, 231), (4, 3, 256, 256), (3, 200, 300)])
+def test_compose_eval_pipeline_matches_torchvision(device, dtype, shape):
+    run_both(lambda M: eval_pipeline(M, dtype), image(shape, device=device), seeds=[0])
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("crop", [{}, dict(padding=8), dict(pad_if_needed=True, fill=3), dict(padding=4, padding_mode="reflect")])
+def test_compose_train_pipeline_matches_torchvision(device, crop):
+    run_both(lambda M: train_pipeline(M, **crop), image((3, 230, 240), device=device))
+
+
+COMPOSES = [
+    lambda M: [M.RandomHorizontalFlip(), M.RandomCrop(12, padding=2), M.RandomVerticalFlip(), M.CenterCrop(10)],
+    lambda M: [M.CenterCrop(30), M.RandomCrop(25, fill=5), M.RandomHorizontalFlip(0.8)],
+    lambda M: [M.CenterCrop(30), M.CenterCrop(40), M.ToDtype(torch.float32, scale=True)],
+    lambda M: [M.ToDtype(torch.float32, scale=True), M.RandomHorizontalFlip(), M.Normalize(MEAN, STD), M.RandomVerticalFlip()],
+    lambda M: [M.ToDtype(torch.float32, scale=True), M.Normalize(MEAN, STD), M.CenterCrop(30)],
+    lambda M: [M.ConvertImageDtype(torch.float16), M.CenterCrop(12), M.Normalize(MEAN, STD), M.ToDtype(torch.float32)],
+    lambda M: [M.CenterCrop(12), M.ToDtype(torch.float32), M.ToDtype(torch.float16), M.Normalize(MEAN, STD)],
+    lambda M: [M.RandomCrop(14), (lambda t: t + 1), M.RandomHorizontalFlip(), M.ToDtype(torch.float32, scale=True)],
+    lambda M: [M.Normalize(MEAN, STD, inplace=True)],
+    lambda M: [M.ToDtype(torch.float64, scale=True), M.Normalize([0.5], [0.2]), M.CenterCrop(7)],
+]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("idx", range(len(COMPOSES)))
+def test_compose_fusion_matches_running_one_by_one(device, idx):
+    x = image((3, 21, 26), device=device)
+    if idx == 8:
+        x = x.float()
+    run_both(lambda M: M.Compose(COMPOSES[idx](M)), x)
+
+
+def test_compose_keeps_tv_image():
+    x = tv_tensors.Image(image((3, 40, 40)))
+    run_both(lambda M: M.Compose([M.RandomCrop(32, padding=2), M.RandomHorizontalFlip(), M.ToDtype(torch.float32, scale=True)]), x)
+    run_both(lambda M: M.Normalize(MEAN, STD), tv_tensors.Image(image((3, 4, 4), torch.float32)))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_per_sample_draws_match_torchvision_sample_by_sample(device):
+    x = image((6, 3, 30, 31), device=device)
+    ours = T.Compose([T.RandomCrop(24, padding=2, per_sample=True), T.RandomHorizontalFlip(per_sample=True),
+                      T.ToDtype(torch.float32, scale=True), T.Normalize(MEAN, STD)])
+    crop, flip = v2.RandomCrop(24, padding=2), v2.RandomHorizontalFlip()
+    norm = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])
+    for seed in SEEDS:
+        torch.manual_seed(seed)
+        out = ours(x)
+        # Transform-major, sample-minor draw order: every window, then every flip.
+        torch.manual_seed(seed)
+        crops = [crop(x[i]) for i in range(6)]
+        ref = torch.stack([norm(flip(c)) for c in crops])
+        assert torch.equal(out, ref), seed
+
+
+def test_per_sample_single_transform_matches_loop():
+    x = image((2, 2, 3, 20, 20))
+    for t, r in [(T.RandomCrop(15, per_sample=True), v2.RandomCrop(15)),
+                 (T.RandomVerticalFlip(per_sample=True), v2.RandomVerticalFlip()),
+                 (T.RandomCrop(15, padding=3, padding_mode="edge", per_sample=True), v2.RandomCrop(15, padding=3, padding_mode="edge"))]:
+        torch.manual_seed(3)
+        out = t(x)
+        torch.manual_seed(3)
+        ref = torch.stack([r(s) for s in x.reshape(4, 3, 20, 20)]).reshape(out.shape)
+        assert torch.equal(out, ref)
+
+
+def test_crop_mirror_normalize_module_matches_compose():
+    x = image((3, 50, 60))
+    for kw, ref in [
+        (dict(random_crop=True, flip_p=0.5), v2.Compose([v2.RandomCrop(32), v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])),
+        (dict(), v2.Compose([v2.CenterCrop(32), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])),
+    ]:
+        ours = T.CropMirrorNormalize(32, MEAN, STD, **kw)
+        for seed in SEEDS:
+            torch.manual_seed(seed)
+            o = ours(x)
+            torch.manual_seed(seed)
+            assert torch.equal(o, ref(x))
+
+
+def test_crop_mirror_normalize_module_per_sample_hwc():
+    x = image((4, 40, 41, 3))
+    ours = T.CropMirrorNormalize(32, MEAN, STD, random_crop=True, flip_p=0.5, input_hwc=True, per_sample=True)
+    ref = v2.Compose([v2.RandomCrop(32), v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])
+    torch.manual_seed(0)
+    out = ours(x)
+    torch.manual_seed(0)
+    assert torch.equal(out, torch.stack([ref(s.permute(2, 0, 1)) for s in x]))
+
+
+SCRIPTABLE = [
+    lambda M: [M.CenterCrop(224), M.ToDtype(torch.float32, scale=True), M.Normalize(MEAN, STD)],
+    lambda M: [M.RandomCrop(224, padding=4), M.RandomHorizontalFlip(), M.RandomVerticalFlip(0.3), M.ConvertImageDtype(torch.float16)],
+    lambda M: [M.RandomCrop(250, pad_if_needed=True, padding_mode="symmetric"), M.CenterCrop(100)],
+]
+
+
+@pytest.mark.parametrize("idx", range(len(SCRIPTABLE)))
+def test_scripted_sequential_saves_loads_and_matches_torchvision(idx):
+    x = image((3, 240, 236))
+    scripted = torch.jit.script(torch.nn.Sequential(*SCRIPTABLE[idx](T)))
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    ref = v2.Compose(SCRIPTABLE[idx](v2))
+    for seed in range(3):
+        torch.manual_seed(seed)
+        r = ref(x)
+        torch.manual_seed(seed)
+        assert torch.equal(scripted(x), r)
+        torch.manual_seed(seed)
+        assert torch.equal(loaded(x), r)
+
+
+def test_scripted_compose_and_crop_mirror_normalize():
+    x = image((3, 64, 64))
+    c = torch.jit.script(T.Compose([T.CenterCrop(32), T.ToDtype(torch.float32, scale=True), T.Normalize(MEAN, STD)]))
+    assert torch.equal(c(x), v2.Compose([v2.CenterCrop(32), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])(x))
+    m = torch.jit.script(T.CropMirrorNormalize(32, MEAN, STD, random_crop=True, flip_p=0.5))
+    torch.manual_seed(0)
+    o = m(x)
+    torch.manual_seed(0)
+    assert torch.equal(o, T.CropMirrorNormalize(32, MEAN, STD, random_crop=True, flip_p=0.5)(x))
+
+
+def test_repr_matches_torchvision():
+    for make in [lambda M: M.Normalize(MEAN, STD), lambda M: M.CenterCrop(224), lambda M: M.RandomHorizontalFlip(0.3),
+                 lambda M: M.ToDtype(torch.float16, scale=True)]:
+        assert repr(make(T)) == repr(make(v2))
+
+
+def test_rejects_bad_arguments_like_torchvision():
+    for M in (T, v2):
+        with pytest.raises(ValueError, match="Please provide only two dimensions"):
+            M.CenterCrop([1, 2, 3])
+        with pytest.raises(ValueError, match="Padding must be an int or a 1, 2, or 4"):
+            M.RandomCrop(10, padding=[1, 2, 3])
+        with pytest.raises(ValueError, match="Padding mode should be either"):
+            M.RandomCrop(10, padding=1, padding_mode="wrap")
+        with pytest.raises(TypeError, match="inappropriate fill arg"):
+            M.RandomCrop(10, fill="red")
+        with pytest.raises(ValueError, match="`p` should be a floating point value"):
+            M.RandomHorizontalFlip(1.5)
+        with pytest.raises(ValueError, match=r"Required crop size \(30, 30\) is larger than input image size"):
+            M.RandomCrop(30)(image((3, 20, 20)))
+        with pytest.raises(ValueError, match="std evaluated to zero"):
+            M.Normalize(MEAN, [1.0, 0.0, 1.0])(image((3, 4, 4), torch.float32))
+        with pytest.raises(TypeError, match="Input tensor should be a float tensor"):
+            M.Compose([M.CenterCrop(2), M.Normalize(MEAN, STD)])(image((3, 4, 4)))
+
+
+def test_rejects_non_positive_crop_size():
+    with pytest.raises(ValueError, match="crop size must be positive"):
+        T.CenterCrop(0)
+    with pytest.raises(ValueError, match="crop size must be positive"):
+        T.RandomCrop((-1, 4))
+
+
+def test_rejects_dtype_dict_clearly():
+    with pytest.raises(TypeError, match="torch.dtype only"):
+        T.ToDtype({tv_tensors.Image: torch.float32})
+
+
+def test_empty_and_tiny_images():
+    for shape in [(3, 1, 1), (0, 3, 5, 5), (3, 0, 0)]:
+        x = image(shape)
+        run_both(lambda M: M.Compose([M.CenterCrop(1), M.RandomHorizontalFlip(), M.ToDtype(torch.float32, scale=True)]), x)
+    run_both(lambda M: M.RandomCrop(3, pad_if_needed=True), image((3, 1, 1)))
