@@ -65,7 +65,7 @@ inline int parse_pad_mode(const std::string& mode) {
 // exception types) and returns the framing.
 inline Geometry make_geometry(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop,
                               bool center, const std::string& pad_mode) {
-  TORCH_CHECK_TYPE(at::isFloatingType(waveform.scalar_type()),
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
                    "spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
   TORCH_CHECK(waveform.dim() >= 1, "spectrogram: waveform must have a time dimension, got a 0-d tensor");
   TORCH_CHECK(n_fft > 0, "stft: expected 0 < n_fft, but got n_fft=", n_fft);

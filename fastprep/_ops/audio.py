@@ -21,7 +21,7 @@ def _compute_dtype(waveform: torch.Tensor) -> torch.dtype:
 
 def _check_waveform(waveform: torch.Tensor, op: str) -> None:
     if not (waveform.is_floating_point()):
-        raise RuntimeError(f"{op}: expected a floating point waveform, got {waveform.dtype}")
+        raise NotImplementedError(f"{op}: expected a tensor of floating point values, got {waveform.dtype}")
     check_device(waveform, op)
 
 

@@ -7,19 +7,21 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from fastprep._extension import check_device as _check_device_py
+
 __all__ = ["spectrogram", "mel_spectrogram", "melscale_fbanks", "amplitude_to_DB", "create_dct"]
 
 
 def _get_spec_norms(normalized: Union[str, bool]) -> Tuple[bool, bool]:
     frame_length_norm, window_norm = False, False
-    if torch.jit.isinstance(normalized, str):
+    if isinstance(normalized, str):
         if normalized not in ["frame_length", "window"]:
             raise ValueError("Invalid normalized parameter: {}".format(normalized))
         if normalized == "frame_length":
             frame_length_norm = True
         elif normalized == "window":
             window_norm = True
-    elif torch.jit.isinstance(normalized, bool):
+    elif isinstance(normalized, bool):
         if normalized:
             window_norm = True
     else:
@@ -35,7 +37,10 @@ def _norm_code(normalized: Union[str, bool]) -> int:
 def _prepare(waveform: Tensor, pad: int, n_fft: int, hop_length: int, win_length: int, window: Tensor) -> Tensor:
     # Same exception types as torch.stft (RuntimeError) for the framing arguments.
     if not waveform.is_floating_point():
-        raise RuntimeError("spectrogram: expected a floating point waveform, got " + str(waveform.dtype))
+        # torch.stft's exception type for integer input (what torchaudio raises).
+        raise NotImplementedError(
+            "spectrogram: expected a tensor of floating point values, got " + str(waveform.dtype)
+        )
     if n_fft < 1:
         raise RuntimeError("stft: expected 0 < n_fft, but got n_fft=" + str(n_fft))
     if hop_length < 1:
@@ -52,6 +57,11 @@ def _prepare(waveform: Tensor, pad: int, n_fft: int, hop_length: int, win_length
     if pad > 0:
         waveform = torch.nn.functional.pad(waveform, (pad, pad), "constant")
     return waveform
+
+
+@torch.jit.unused
+def _check_device(waveform: Tensor, op: str) -> None:
+    _check_device_py(waveform, op)
 
 
 def _compute_dtype(waveform: Tensor) -> torch.dtype:
@@ -90,6 +100,8 @@ def spectrogram(
         raise ValueError("fastprep.audio.functional.spectrogram supports onesided=True only")
     norm = _norm_code(normalized)
     waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window)
+    if not torch.jit.is_scripting():
+        _check_device(waveform, "spectrogram")
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.spectrogram(
         waveform.to(dtype), window.to(dtype), n_fft, hop_length, center, pad_mode, power, norm
@@ -121,6 +133,8 @@ def mel_spectrogram(
     """
     norm = _norm_code(normalized)
     waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window)
+    if not torch.jit.is_scripting():
+        _check_device(waveform, "mel_spectrogram")
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.mel_spectrogram(
         waveform.to(dtype), window.to(dtype), fb.to(dtype), n_fft, hop_length, center, pad_mode, power, norm

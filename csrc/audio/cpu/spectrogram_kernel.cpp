@@ -168,7 +168,7 @@ void prepare(Prepared<T>& p, const at::Tensor& waveform, const at::Tensor& windo
 
 at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
                            bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
-  TORCH_CHECK_TYPE(at::isFloatingType(waveform.scalar_type()),
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
                    "spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
   TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble,
                     "spectrogram: the op computes in float32 or float64, got ", waveform.scalar_type());
@@ -214,7 +214,7 @@ at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window,
 at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, const at::Tensor& fb,
                                int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode, double power,
                                int64_t normalized) {
-  TORCH_CHECK_TYPE(at::isFloatingType(waveform.scalar_type()),
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
                    "mel_spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
   TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble,
                     "mel_spectrogram: the op computes in float32 or float64, got ", waveform.scalar_type());
