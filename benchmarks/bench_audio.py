@@ -81,7 +81,8 @@ def main(device="cpu", min_run_time=1.0):
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         torch=torch.__version__, fastprep=fastprep.build_info(), device=device,
         device_name=torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
-        threads=torch.get_num_threads(), command=f"python benchmarks/bench_audio.py --device {device}",
+        threads=torch.get_num_threads(), command=" ".join(["python"] + sys.argv) if __name__ == "__main__" else
+        f"python benchmarks/run.py --only audio --device {device}",
     )
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", f"audio-{'cuda' if device == 'cuda' else 'cpu'}.json")
@@ -95,5 +96,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--min-run-time", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (e.g. 2 for the 2-core target)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     main(a.device, a.min_run_time)

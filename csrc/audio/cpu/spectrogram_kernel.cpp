@@ -126,6 +126,36 @@ inline T power_of(T re, T im, double power) {
   return static_cast<T>(std::pow(m2, static_cast<T>(power * 0.5)));
 }
 
+template <typename T, int L, typename F>
+inline void run_range(const Context<T>& c, const T* wave, F& consume, int64_t groups, int64_t begin, int64_t end) {
+  const Geometry& g = *c.g;
+  Workspace<T, L> ws(c);
+  for (int64_t u = begin; u < end; ++u) {
+    const int64_t row = u / groups;
+    const int64_t f0 = (u % groups) * L;
+    const int nvalid = static_cast<int>(std::min<int64_t>(L, g.n_frames - f0));
+    frames_spectrum<T, L>(c, wave + row * g.length, f0, nvalid, ws);
+    consume(row, f0, nvalid, ws);
+  }
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define FASTPREP_AUDIO_AVX2 1
+// The same code compiled for AVX2 + FMA (flatten inlines every callee into this
+// clone, so nothing AVX2-compiled leaks into shared inline functions); chosen at
+// run time, so the extension still runs on CPUs without AVX2.
+template <typename T, int L, typename F>
+__attribute__((target("avx2,fma"), flatten)) void run_range_avx2(const Context<T>& c, const T* wave, F& consume,
+                                                                 int64_t groups, int64_t begin, int64_t end) {
+  run_range<T, L, F>(c, wave, consume, groups, begin, end);
+}
+
+inline bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+#endif
+
 // Runs `consume(row, f0, nvalid, ws)` over every group of L frames, in parallel.
 template <typename T, int L, typename F>
 void for_each_group(const Context<T>& c, const T* wave, F consume) {
@@ -135,14 +165,13 @@ void for_each_group(const Context<T>& c, const T* wave, F consume) {
   // About 64 frames of work per task keeps the per-task workspace set-up negligible.
   const int64_t grain = std::max<int64_t>(1, 64 / L);
   at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) {
-    Workspace<T, L> ws(c);
-    for (int64_t u = begin; u < end; ++u) {
-      const int64_t row = u / groups;
-      const int64_t f0 = (u % groups) * L;
-      const int nvalid = static_cast<int>(std::min<int64_t>(L, g.n_frames - f0));
-      frames_spectrum<T, L>(c, wave + row * g.length, f0, nvalid, ws);
-      consume(row, f0, nvalid, ws);
+#ifdef FASTPREP_AUDIO_AVX2
+    if (cpu_has_avx2()) {
+      run_range_avx2<T, L, F>(c, wave, consume, groups, begin, end);
+      return;
     }
+#endif
+    run_range<T, L, F>(c, wave, consume, groups, begin, end);
   });
 }
 

@@ -8,6 +8,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -27,15 +28,28 @@ using detail::Geometry;
 
 enum OutKind : int { kPower = 0, kComplex = 1, kMel = 2 };
 
+// Division by a runtime constant as one multiply-high: the index maths of every
+// butterfly would otherwise cost more than its arithmetic. Exact for n, d < 2^16.
+struct FastDiv {
+  uint32_t d, m;
+  FastDiv() = default;
+  explicit FastDiv(uint32_t div) : d(div), m(div == 1 ? 0u : static_cast<uint32_t>(((uint64_t(1) << 32) + div - 1) / div)) {}
+  __device__ __forceinline__ uint32_t div(uint32_t n) const { return d == 1 ? n : __umulhi(n, m); }
+  __device__ __forceinline__ uint32_t mod(uint32_t n) const { return n - div(n) * d; }
+};
+
 template <typename T>
 struct Params {
   fft::PlanDesc plan;  // complex size M: n_fft / 2 (real trick) or n_fft
-  const T* tw;         // stage twiddles then real post-pass twiddles, (re, im) pairs
+  const T* tw;         // stage twiddles then real post-pass twiddles, (re, im) pairs (global)
   int real_off;        // offset (in pairs) of the post-pass twiddles
   bool real_trick;
   int64_t length, n_fft, hop, n_frames, pad_left, n_bins, groups;
   int pad_mode;
   int fpb;  // frames per block
+  int frame_stride;  // odd, so frames of one block fall in different banks
+  int tw_pairs;      // twiddle pairs copied to shared memory
+  FastDiv div_m, div_fpb, div_per[fft::kMaxStages], div_ns[fft::kMaxStages];
   const T* wave;
   const T* window;  // padded to n_fft, scale folded in
   double power;
@@ -47,11 +61,9 @@ struct Params {
 };
 
 template <int R, typename T>
-__device__ __forceinline__ void stage_step(const Params<T>& p, const fft::Stage& s, int M, const T* xr, const T* xi,
-                                           T* yr, T* yi, int j) {
-  const int stride = M / R;
-  const int k = j % s.ns;
-  const T* w = p.tw + 2 * (s.tw_offset + k * (R - 1));
+__device__ __forceinline__ void stage_step(const T* tw, const fft::Stage& s, int stride, const T* xr, const T* xi,
+                                           T* yr, T* yi, int j, int q, int k) {
+  const T* w = tw + 2 * (s.tw_offset + k * (R - 1));
   T ar[R], ai[R];
   ar[0] = xr[j];
   ai[0] = xi[j];
@@ -63,7 +75,7 @@ __device__ __forceinline__ void stage_step(const Params<T>& p, const fft::Stage&
     ai[r] = br * wi + bi * wr;
   }
   fft::butterfly<R>(ar, ai);
-  const int out_base = (j / s.ns) * s.ns * R + k;
+  const int out_base = q * s.ns * R + k;
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     yr[out_base + r * s.ns] = ar[r];
@@ -73,14 +85,12 @@ __device__ __forceinline__ void stage_step(const Params<T>& p, const fft::Stage&
 
 // Generic radix: each output computed directly (O(R^2) reads; rare sizes only).
 template <typename T>
-__device__ void stage_step_generic(const Params<T>& p, const fft::Stage& s, int M, const T* xr, const T* xi, T* yr,
-                                   T* yi, int j) {
+__device__ void stage_step_generic(const T* tw, const fft::Stage& s, int stride, const T* xr, const T* xi, T* yr,
+                                   T* yi, int j, int q0, int k) {
   const int R = s.radix;
-  const int stride = M / R;
-  const int k = j % s.ns;
-  const T* w = p.tw + 2 * (s.tw_offset + k * (R - 1));
-  const T* roots = p.tw + 2 * s.root_offset;
-  const int out_base = (j / s.ns) * s.ns * R + k;
+  const T* w = tw + 2 * (s.tw_offset + k * (R - 1));
+  const T* roots = tw + 2 * s.root_offset;
+  const int out_base = q0 * s.ns * R + k;
   for (int q = 0; q < R; ++q) {
     T sr = 0, si = 0;
     int t = 0;
@@ -116,52 +126,64 @@ __global__ void spectrogram_kernel(const Params<T> p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* smem = reinterpret_cast<T*>(smem_raw);
   const int M = p.plan.n;
+  const int fs = p.frame_stride;
   const int fpb = p.fpb;
-  T* ar = smem;
-  T* ai = ar + fpb * M;
-  T* br = ai + fpb * M;
-  T* bi = br + fpb * M;
-  T* spec = bi + fpb * M;  // (fpb, n_bins) powers, mel path only
+  T* tw = smem;  // twiddles, copied once per block
+  T* ar = tw + 2 * p.tw_pairs;
+  T* ai = ar + fpb * fs;
+  T* br = ai + fpb * fs;
+  T* bi = br + fpb * fs;
   const int tid = threadIdx.x;
   const int nthreads = blockDim.x;
+  for (int i = tid; i < 2 * p.tw_pairs; i += nthreads) tw[i] = p.tw[i];
+  const int64_t chunks = (p.n_frames + fpb - 1) / fpb;
   for (int64_t blk = blockIdx.x; blk < p.groups; blk += gridDim.x) {
-    const int64_t row = blk / ((p.n_frames + fpb - 1) / fpb);
-    const int64_t f0 = (blk % ((p.n_frames + fpb - 1) / fpb)) * fpb;
+    const int64_t row = blk / chunks;
+    const int64_t f0 = (blk % chunks) * fpb;
     const T* x = p.wave + row * p.length;
+    __syncthreads();  // twiddles ready; previous group's buffers free
     // 1. frames -> (ar, ai), windowed; even n_fft packs sample pairs as complex.
     for (int idx = tid; idx < fpb * M; idx += nthreads) {
-      const int f = idx / M, j = idx % M;
+      const int f = p.div_m.div(idx), j = idx - f * M;
       const int64_t frame = f0 + f;
       T vr = 0, vi = 0;
       if (frame < p.n_frames) {
         const int64_t start = frame * p.hop - p.pad_left;
         const int64_t i0 = p.real_trick ? 2 * j : j;
-        int64_t t = detail::source_index(start + i0, p.length, p.pad_mode);
-        vr = t < 0 ? T(0) : x[t] * p.window[i0];
-        if (p.real_trick) {
-          t = detail::source_index(start + i0 + 1, p.length, p.pad_mode);
-          vi = t < 0 ? T(0) : x[t] * p.window[i0 + 1];
+        const int64_t t0 = start + i0;
+        if (t0 >= 0 && t0 + 1 < p.length) {  // interior: no padding rule needed
+          vr = x[t0] * p.window[i0];
+          if (p.real_trick) vi = x[t0 + 1] * p.window[i0 + 1];
+        } else {
+          int64_t t = detail::source_index(t0, p.length, p.pad_mode);
+          vr = t < 0 ? T(0) : x[t] * p.window[i0];
+          if (p.real_trick) {
+            t = detail::source_index(t0 + 1, p.length, p.pad_mode);
+            vi = t < 0 ? T(0) : x[t] * p.window[i0 + 1];
+          }
         }
       }
-      ar[idx] = vr;
-      ai[idx] = vi;
+      ar[f * fs + j] = vr;
+      ai[f * fs + j] = vi;
     }
     __syncthreads();
     // 2. Stockham stages, ping-pong between (a) and (b).
     T *xr = ar, *xi = ai, *yr = br, *yi = bi;
     for (int si = 0; si < p.plan.num_stages; ++si) {
       const fft::Stage s = p.plan.stages[si];
-      const int per = M / s.radix;
+      const FastDiv dper = p.div_per[si], dns = p.div_ns[si];
+      const int per = dper.d;
       for (int idx = tid; idx < fpb * per; idx += nthreads) {
-        const int f = idx / per, j = idx % per;
-        const T *fxr = xr + f * M, *fxi = xi + f * M;
-        T *fyr = yr + f * M, *fyi = yi + f * M;
+        const int f = dper.div(idx), j = idx - f * per;
+        const int q = dns.div(j), k = j - q * s.ns;
+        const T *fxr = xr + f * fs, *fxi = xi + f * fs;
+        T *fyr = yr + f * fs, *fyi = yi + f * fs;
         switch (s.radix) {
-          case 2: stage_step<2>(p, s, M, fxr, fxi, fyr, fyi, j); break;
-          case 3: stage_step<3>(p, s, M, fxr, fxi, fyr, fyi, j); break;
-          case 4: stage_step<4>(p, s, M, fxr, fxi, fyr, fyi, j); break;
-          case 5: stage_step<5>(p, s, M, fxr, fxi, fyr, fyi, j); break;
-          default: stage_step_generic(p, s, M, fxr, fxi, fyr, fyi, j); break;
+          case 2: stage_step<2>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
+          case 3: stage_step<3>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
+          case 4: stage_step<4>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
+          case 5: stage_step<5>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
+          default: stage_step_generic(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
         }
       }
       __syncthreads();
@@ -169,18 +191,20 @@ __global__ void spectrogram_kernel(const Params<T> p) {
       T* t1 = xi; xi = yi; yi = t1;
     }
     // 3. Onesided spectrum X_k, consumed at once. Frames vary fastest so
-    //    neighbouring threads write neighbouring frames (coalesced).
+    //    neighbouring threads write neighbouring frames (coalesced). The mel
+    //    path parks the powers in the free ping-pong buffer.
+    T* spec = yr;  // (fpb, n_bins) fits: 2 * fpb * fs >= fpb * (M + 1)
     for (int idx = tid; idx < fpb * p.n_bins; idx += nthreads) {
-      const int f = idx % fpb;
-      const int k = idx / fpb;
+      const int k = p.div_fpb.div(idx);
+      const int f = idx - k * fpb;
       const int64_t frame = f0 + f;
-      const T* zr = xr + f * M;
-      const T* zi = xi + f * M;
+      const T* zr = xr + f * fs;
+      const T* zi = xi + f * fs;
       T re, im;
       if (p.real_trick) {
         const int a = k == M ? 0 : k;
         const int b = k == 0 ? 0 : M - k;
-        const T wr = p.tw[2 * (p.real_off + k)], wi = p.tw[2 * (p.real_off + k) + 1];
+        const T wr = tw[2 * (p.real_off + k)], wi = tw[2 * (p.real_off + k) + 1];
         const T z0r = zr[a], z0i = zi[a], cr = zr[b], ci = -zi[b];
         const T er = T(0.5) * (z0r + cr), ei = T(0.5) * (z0i + ci);
         const T orr = T(0.5) * (z0i - ci), oi = T(-0.5) * (z0r - cr);
@@ -205,19 +229,18 @@ __global__ void spectrogram_kernel(const Params<T> p) {
     if (KIND == kMel) {
       __syncthreads();
       for (int idx = tid; idx < fpb * p.n_mels; idx += nthreads) {
-        const int f = idx % fpb;
-        const int64_t m = idx / fpb;
+        const int m = p.div_fpb.div(idx);
+        const int f = idx - m * fpb;
         const int64_t frame = f0 + f;
         if (frame >= p.n_frames) continue;
         const int start = p.bands[2 * m], count = p.bands[2 * m + 1];
-        const T* s = spec + f * p.n_bins + start;
+        const T* sp = spec + f * p.n_bins + start;
         const T* w = p.fb + static_cast<int64_t>(start) * p.n_mels + m;
         T acc = 0;
-        for (int k = 0; k < count; ++k) acc += s[k] * __ldg(w + k * p.n_mels);
+        for (int k = 0; k < count; ++k) acc += sp[k] * __ldg(w + k * p.n_mels);
         p.out[(row * p.n_mels + m) * p.n_frames + frame] = acc;
       }
     }
-    __syncthreads();
   }
 }
 
@@ -267,21 +290,48 @@ DevicePlan device_plan(int n, at::ScalarType dtype, const at::Device& device) {
   return dp;
 }
 
+inline size_t env_int(const char* name, size_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == 0) return fallback;
+  const long n = std::strtol(v, nullptr, 10);
+  return n > 0 ? static_cast<size_t>(n) : fallback;
+}
+
 template <typename T>
-void launch(Params<T>& p, int kind, int64_t batch) {
+void launch(Params<T>& p, int kind, int64_t batch, int64_t tw_pairs) {
   const int M = p.plan.n;
-  const size_t per_frame = sizeof(T) * (4 * static_cast<size_t>(M) + (kind == kMel ? p.n_bins : 0));
+  TORCH_CHECK(M < 65536, "spectrogram: n_fft=", p.n_fft, " is too large for the CUDA kernel");
+  p.frame_stride = M | 1;
+  p.tw_pairs = static_cast<int>(tw_pairs);
+  const size_t fixed = sizeof(T) * 2 * static_cast<size_t>(tw_pairs);
+  const size_t per_frame = sizeof(T) * 4 * static_cast<size_t>(p.frame_stride);
   constexpr size_t kDefaultSmem = 48 * 1024;
-  int fpb = static_cast<int>(std::max<size_t>(1, std::min<size_t>(16, kDefaultSmem / per_frame)));
-  const size_t smem = per_frame * fpb;
-  const int max_optin = at::cuda::getCurrentDeviceProperties()->sharedMemPerBlockOptin;
-  TORCH_CHECK(smem <= static_cast<size_t>(max_optin), "spectrogram: n_fft=", p.n_fft,
-              " needs more shared memory per frame (", smem, " bytes) than this GPU offers (", max_optin, ")");
+  // Tuning knobs for measurements (FASTPREP_AUDIO_SMEM_KB, FASTPREP_AUDIO_THREADS); defaults measured on H200.
+  static const size_t target_smem = env_int("FASTPREP_AUDIO_SMEM_KB", 48) * 1024;
+  static const int threads = static_cast<int>(env_int("FASTPREP_AUDIO_THREADS", 256));
+  const size_t room = target_smem > fixed ? target_smem - fixed : 0;
+  // FastDiv needs every per-block index (fpb * max(M, n_bins, n_mels)) below 2^16.
+  const int64_t widest = std::max<int64_t>({static_cast<int64_t>(M) + 1, p.n_bins, p.n_mels});
+  TORCH_CHECK(widest < 65536, "spectrogram: n_fft / n_mels too large for the CUDA kernel (", widest, ")");
+  const size_t fpb_cap = std::min<size_t>(64, static_cast<size_t>(65535 / widest));
+  const int fpb = static_cast<int>(std::max<size_t>(1, std::min<size_t>(fpb_cap, room / per_frame)));
+  const size_t smem = fixed + per_frame * fpb;
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  TORCH_CHECK(smem <= props->sharedMemPerBlockOptin, "spectrogram: n_fft=", p.n_fft, " needs ", smem,
+              " bytes of shared memory per block; this GPU offers ", props->sharedMemPerBlockOptin);
   p.fpb = fpb;
+  p.div_m = FastDiv(M);
+  p.div_fpb = FastDiv(fpb);
+  for (int s = 0; s < p.plan.num_stages; ++s) {
+    p.div_per[s] = FastDiv(M / p.plan.stages[s].radix);
+    p.div_ns[s] = FastDiv(p.plan.stages[s].ns);
+  }
   p.groups = ((p.n_frames + fpb - 1) / fpb) * batch;
   if (p.groups == 0) return;
-  const int threads = 256;
-  const unsigned grid = static_cast<unsigned>(std::min<int64_t>(p.groups, int64_t(1) << 30));
+  // Enough blocks to fill every SM several times; each loops over groups, so
+  // the twiddle copy is paid once per block.
+  const int64_t cap = static_cast<int64_t>(props->multiProcessorCount) * 16;
+  const unsigned grid = static_cast<unsigned>(std::min<int64_t>(p.groups, cap));
   auto stream = at::cuda::getCurrentCUDAStream();
   auto run = [&](auto kernel) {
     if (smem > kDefaultSmem) {
@@ -343,7 +393,7 @@ at::Tensor spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window
     Params<scalar_t> p = make_params<scalar_t>(g, dp, real_trick, wave, win);
     p.power = power.value_or(2.0);
     p.out = reinterpret_cast<scalar_t*>(out.mutable_data_ptr());
-    launch(p, power.has_value() ? kPower : kComplex, g.batch);
+    launch(p, power.has_value() ? kPower : kComplex, g.batch, dp.tw.numel() / 2);
   });
   return out;
 }
@@ -377,7 +427,7 @@ at::Tensor mel_spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& wi
     p.bands = bands.const_data_ptr<int>();
     p.n_mels = n_mels;
     p.out = out.mutable_data_ptr<scalar_t>();
-    launch(p, kMel, g.batch);
+    launch(p, kMel, g.batch, dp.tw.numel() / 2);
   });
   return out;
 }
