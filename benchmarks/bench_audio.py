@@ -29,6 +29,17 @@ CONFIGS = [
 ]
 
 
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _time_ms(fn, device, min_run_time):
     if device == "cuda":
         fn()
@@ -80,7 +91,7 @@ def main(device="cpu", min_run_time=1.0):
     meta = dict(
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         torch=torch.__version__, fastprep=fastprep.build_info(), device=device,
-        device_name=torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
+        device_name=torch.cuda.get_device_name() if device == "cuda" else _cpu_name(), cpu_count=os.cpu_count(),
         threads=torch.get_num_threads(), command=" ".join(["python"] + sys.argv) if __name__ == "__main__" else
         f"python benchmarks/run.py --only audio --device {device}",
     )

@@ -183,6 +183,7 @@ __global__ void spectrogram_kernel(const Params<T> p) {
           case 3: stage_step<3>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
           case 4: stage_step<4>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
           case 5: stage_step<5>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
+          case 8: stage_step<8>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
           default: stage_step_generic(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
         }
       }

@@ -1,5 +1,5 @@
 #pragma once
-// Our own mixed-radix FFT (Stockham autosort, radix 4/2/3/5 + a generic
+// Our own mixed-radix FFT (Stockham autosort, radix 8/4/2/3/5 + a generic
 // O(p^2) radix for other primes). No registry package ships a header-only FFT
 // usable here (see docs/audio.md), and the same butterflies must also run
 // inside the fused CUDA kernel. Twiddles are computed in double and cast once.
@@ -48,6 +48,8 @@ inline PlanDesc make_plan(int n, std::vector<double>& tw) {
   d.n = n;
   std::vector<int> radices;
   int m = n;
+  // Radix 8 first: fewer passes over shared memory / cache (512 = 8 * 8 * 8).
+  while (m % 8 == 0) { radices.push_back(8); m /= 8; }
   while (m % 4 == 0) { radices.push_back(4); m /= 4; }
   while (m % 2 == 0) { radices.push_back(2); m /= 2; }
   for (int p : {3, 5}) {
@@ -74,7 +76,7 @@ inline PlanDesc make_plan(int n, std::vector<double>& tw) {
       }
     }
     s.root_offset = -1;
-    if (R != 2 && R != 3 && R != 4 && R != 5) {
+    if (R != 2 && R != 3 && R != 4 && R != 5 && R != 8) {
       s.root_offset = static_cast<int>(tw.size() / 2);
       for (int t = 0; t < R; ++t) {
         const double a = -two_pi * t / R;
@@ -104,6 +106,25 @@ FASTPREP_HD void butterfly(T* re, T* im) {
     re[2] = t0r - t2r; im[2] = t0i - t2i;
     re[1] = t1r + t3r; im[1] = t1i + t3i;
     re[3] = t1r - t3r; im[3] = t1i - t3i;
+  } else if constexpr (R == 8) {
+    // Two radix-4 DFTs (even / odd inputs) joined with e^{-2 pi i k / 8}.
+    T er[4] = {re[0], re[2], re[4], re[6]}, ei[4] = {im[0], im[2], im[4], im[6]};
+    T orr[4] = {re[1], re[3], re[5], re[7]}, oi[4] = {im[1], im[3], im[5], im[7]};
+    butterfly<4>(er, ei);
+    butterfly<4>(orr, oi);
+    const T h = T(0.70710678118654752440084436210485);
+    // W^1 = h (1 - i), W^2 = -i, W^3 = -h (1 + i)
+    const T o1r = h * (orr[1] + oi[1]), o1i = h * (oi[1] - orr[1]);
+    const T o2r = oi[2], o2i = -orr[2];
+    const T o3r = h * (oi[3] - orr[3]), o3i = -h * (orr[3] + oi[3]);
+    re[0] = er[0] + orr[0]; im[0] = ei[0] + oi[0];
+    re[4] = er[0] - orr[0]; im[4] = ei[0] - oi[0];
+    re[1] = er[1] + o1r; im[1] = ei[1] + o1i;
+    re[5] = er[1] - o1r; im[5] = ei[1] - o1i;
+    re[2] = er[2] + o2r; im[2] = ei[2] + o2i;
+    re[6] = er[2] - o2r; im[6] = ei[2] - o2i;
+    re[3] = er[3] + o3r; im[3] = ei[3] + o3i;
+    re[7] = er[3] - o3r; im[7] = ei[3] - o3i;
   } else if constexpr (R == 3) {
     const T s = T(0.86602540378443864676372317075294);
     const T tr = re[1] + re[2], ti = im[1] + im[2];
@@ -260,6 +281,7 @@ inline void cpu_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scrat
       case 3: cpu_stage<3, L>(st, d.n, tw, xr, xi, yr, yi); break;
       case 4: cpu_stage<4, L>(st, d.n, tw, xr, xi, yr, yi); break;
       case 5: cpu_stage<5, L>(st, d.n, tw, xr, xi, yr, yi); break;
+      case 8: cpu_stage<8, L>(st, d.n, tw, xr, xi, yr, yi); break;
       default: cpu_stage_generic<L>(st, d.n, tw, xr, xi, yr, yi, scratch); break;
     }
     std::swap(xr, yr);
