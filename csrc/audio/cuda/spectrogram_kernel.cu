@@ -35,7 +35,6 @@ struct FastDiv {
   FastDiv() = default;
   explicit FastDiv(uint32_t div) : d(div), m(div == 1 ? 0u : static_cast<uint32_t>(((uint64_t(1) << 32) + div - 1) / div)) {}
   __device__ __forceinline__ uint32_t div(uint32_t n) const { return d == 1 ? n : __umulhi(n, m); }
-  __device__ __forceinline__ uint32_t mod(uint32_t n) const { return n - div(n) * d; }
 };
 
 template <typename T>
@@ -49,6 +48,7 @@ struct Params {
   int fpb;  // frames per block
   int frame_stride;  // odd, so frames of one block fall in different banks
   int tw_pairs;      // twiddle pairs copied to shared memory
+  int buf_len;       // elements per ping-pong buffer, skew padding included
   FastDiv div_m, div_fpb, div_per[fft::kMaxStages], div_ns[fft::kMaxStages];
   const T* wave;
   const T* window;  // padded to n_fft, scale folded in
@@ -60,42 +60,58 @@ struct Params {
   T* out;
 };
 
+// Shared-memory index skew: one padding slot every 32 (float) / 16 (double)
+// elements, so the strided writes of the early Stockham stages (stride R) and
+// the per-frame reads of the post-pass spread over all banks.
+template <typename T>
+__device__ __forceinline__ int skew(int i) {
+  return i + (i >> (sizeof(T) == 4 ? 5 : 4));
+}
+
 template <int R, typename T>
 __device__ __forceinline__ void stage_step(const T* tw, const fft::Stage& s, int stride, const T* xr, const T* xi,
-                                           T* yr, T* yi, int j, int q, int k) {
-  const T* w = tw + 2 * (s.tw_offset + k * (R - 1));
+                                           T* yr, T* yi, int base, int j, int q, int k) {
   T ar[R], ai[R];
-  ar[0] = xr[j];
-  ai[0] = xi[j];
-#pragma unroll
-  for (int r = 1; r < R; ++r) {
-    const T br = xr[j + r * stride], bi = xi[j + r * stride];
-    const T wr = w[2 * (r - 1)], wi = w[2 * (r - 1) + 1];
-    ar[r] = br * wr - bi * wi;
-    ai[r] = br * wi + bi * wr;
-  }
-  fft::butterfly<R>(ar, ai);
-  const int out_base = q * s.ns * R + k;
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    yr[out_base + r * s.ns] = ar[r];
-    yi[out_base + r * s.ns] = ai[r];
+    const int at = skew<T>(base + j + r * stride);
+    ar[r] = xr[at];
+    ai[r] = xi[at];
+  }
+  if (s.ns > 1) {  // the first pass has k == 0: all twiddles are 1
+    const T* w = tw + 2 * (s.tw_offset + k * (R - 1));
+#pragma unroll
+    for (int r = 1; r < R; ++r) {
+      const T wr = w[2 * (r - 1)], wi = w[2 * (r - 1) + 1];
+      const T br = ar[r];
+      ar[r] = br * wr - ai[r] * wi;
+      ai[r] = br * wi + ai[r] * wr;
+    }
+  }
+  fft::butterfly<R>(ar, ai);
+  const int out_base = base + q * s.ns * R + k;
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const int at = skew<T>(out_base + r * s.ns);
+    yr[at] = ar[r];
+    yi[at] = ai[r];
   }
 }
 
 // Generic radix: each output computed directly (O(R^2) reads; rare sizes only).
 template <typename T>
 __device__ void stage_step_generic(const T* tw, const fft::Stage& s, int stride, const T* xr, const T* xi, T* yr,
-                                   T* yi, int j, int q0, int k) {
+                                   T* yi, int base, int j, int q0, int k) {
   const int R = s.radix;
   const T* w = tw + 2 * (s.tw_offset + k * (R - 1));
   const T* roots = tw + 2 * s.root_offset;
-  const int out_base = q0 * s.ns * R + k;
+  const int out_base = base + q0 * s.ns * R + k;
   for (int q = 0; q < R; ++q) {
     T sr = 0, si = 0;
     int t = 0;
     for (int r = 0; r < R; ++r) {
-      T br = xr[j + r * stride], bi = xi[j + r * stride];
+      const int at = skew<T>(base + j + r * stride);
+      T br = xr[at], bi = xi[at];
       if (r > 0) {
         const T wr = w[2 * (r - 1)], wi = w[2 * (r - 1) + 1];
         const T tr = br * wr - bi * wi;
@@ -108,8 +124,8 @@ __device__ void stage_step_generic(const T* tw, const fft::Stage& s, int stride,
       t += q;
       if (t >= R) t -= R;
     }
-    yr[out_base + q * s.ns] = sr;
-    yi[out_base + q * s.ns] = si;
+    yr[skew<T>(out_base + q * s.ns)] = sr;
+    yi[skew<T>(out_base + q * s.ns)] = si;
   }
 }
 
@@ -130,9 +146,9 @@ __global__ void spectrogram_kernel(const Params<T> p) {
   const int fpb = p.fpb;
   T* tw = smem;  // twiddles, copied once per block
   T* ar = tw + 2 * p.tw_pairs;
-  T* ai = ar + fpb * fs;
-  T* br = ai + fpb * fs;
-  T* bi = br + fpb * fs;
+  T* ai = ar + p.buf_len;
+  T* br = ai + p.buf_len;
+  T* bi = br + p.buf_len;
   const int tid = threadIdx.x;
   const int nthreads = blockDim.x;
   for (int i = tid; i < 2 * p.tw_pairs; i += nthreads) tw[i] = p.tw[i];
@@ -163,8 +179,8 @@ __global__ void spectrogram_kernel(const Params<T> p) {
           }
         }
       }
-      ar[f * fs + j] = vr;
-      ai[f * fs + j] = vi;
+      ar[skew<T>(f * fs + j)] = vr;
+      ai[skew<T>(f * fs + j)] = vi;
     }
     __syncthreads();
     // 2. Stockham stages, ping-pong between (a) and (b).
@@ -176,15 +192,14 @@ __global__ void spectrogram_kernel(const Params<T> p) {
       for (int idx = tid; idx < fpb * per; idx += nthreads) {
         const int f = dper.div(idx), j = idx - f * per;
         const int q = dns.div(j), k = j - q * s.ns;
-        const T *fxr = xr + f * fs, *fxi = xi + f * fs;
-        T *fyr = yr + f * fs, *fyi = yi + f * fs;
+        const int base = f * fs;
         switch (s.radix) {
-          case 2: stage_step<2>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
-          case 3: stage_step<3>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
-          case 4: stage_step<4>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
-          case 5: stage_step<5>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
-          case 8: stage_step<8>(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
-          default: stage_step_generic(tw, s, per, fxr, fxi, fyr, fyi, j, q, k); break;
+          case 2: stage_step<2>(tw, s, per, xr, xi, yr, yi, base, j, q, k); break;
+          case 3: stage_step<3>(tw, s, per, xr, xi, yr, yi, base, j, q, k); break;
+          case 4: stage_step<4>(tw, s, per, xr, xi, yr, yi, base, j, q, k); break;
+          case 5: stage_step<5>(tw, s, per, xr, xi, yr, yi, base, j, q, k); break;
+          case 8: stage_step<8>(tw, s, per, xr, xi, yr, yi, base, j, q, k); break;
+          default: stage_step_generic(tw, s, per, xr, xi, yr, yi, base, j, q, k); break;
         }
       }
       __syncthreads();
@@ -194,26 +209,25 @@ __global__ void spectrogram_kernel(const Params<T> p) {
     // 3. Onesided spectrum X_k, consumed at once. Frames vary fastest so
     //    neighbouring threads write neighbouring frames (coalesced). The mel
     //    path parks the powers in the free ping-pong buffer.
-    T* spec = yr;  // (fpb, n_bins) fits: 2 * fpb * fs >= fpb * (M + 1)
+    T* spec = yr;  // (fpb, n_bins), unskewed, fits: 2 * buf_len >= fpb * (M + 1)
     for (int idx = tid; idx < fpb * p.n_bins; idx += nthreads) {
       const int k = p.div_fpb.div(idx);
       const int f = idx - k * fpb;
       const int64_t frame = f0 + f;
-      const T* zr = xr + f * fs;
-      const T* zi = xi + f * fs;
+      const int base = f * fs;
       T re, im;
       if (p.real_trick) {
-        const int a = k == M ? 0 : k;
-        const int b = k == 0 ? 0 : M - k;
+        const int a = skew<T>(base + (k == M ? 0 : k));
+        const int b = skew<T>(base + (k == 0 ? 0 : M - k));
         const T wr = tw[2 * (p.real_off + k)], wi = tw[2 * (p.real_off + k) + 1];
-        const T z0r = zr[a], z0i = zi[a], cr = zr[b], ci = -zi[b];
+        const T z0r = xr[a], z0i = xi[a], cr = xr[b], ci = -xi[b];
         const T er = T(0.5) * (z0r + cr), ei = T(0.5) * (z0i + ci);
         const T orr = T(0.5) * (z0i - ci), oi = T(-0.5) * (z0r - cr);
         re = er + wr * orr - wi * oi;
         im = ei + wr * oi + wi * orr;
       } else {
-        re = zr[k];
-        im = zi[k];
+        re = xr[skew<T>(base + k)];
+        im = xi[skew<T>(base + k)];
       }
       if (KIND == kMel) {
         spec[f * p.n_bins + k] = power_of(re, im, p.power);
@@ -305,22 +319,23 @@ void launch(Params<T>& p, int kind, int64_t batch, int64_t tw_pairs) {
   p.frame_stride = M | 1;
   p.tw_pairs = static_cast<int>(tw_pairs);
   const size_t fixed = sizeof(T) * 2 * static_cast<size_t>(tw_pairs);
-  const size_t per_frame = sizeof(T) * 4 * static_cast<size_t>(p.frame_stride);
+  const int skew_shift = sizeof(T) == 4 ? 5 : 4;
+  auto buf_len = [&](int frames) { return frames * p.frame_stride + ((frames * p.frame_stride) >> skew_shift) + 1; };
   constexpr size_t kDefaultSmem = 48 * 1024;
   // Tuning knobs for measurements (FASTPREP_AUDIO_SMEM_KB, FASTPREP_AUDIO_THREADS); defaults measured on H200.
-  static const size_t target_smem = env_int("FASTPREP_AUDIO_SMEM_KB", 48) * 1024;
+  static const size_t target_smem = env_int("FASTPREP_AUDIO_SMEM_KB", 32) * 1024;
   static const int threads = static_cast<int>(env_int("FASTPREP_AUDIO_THREADS", 256));
-  const size_t room = target_smem > fixed ? target_smem - fixed : 0;
   // FastDiv needs every per-block index (fpb * max(M, n_bins, n_mels)) below 2^16.
   const int64_t widest = std::max<int64_t>({static_cast<int64_t>(M) + 1, p.n_bins, p.n_mels});
   TORCH_CHECK(widest < 65536, "spectrogram: n_fft / n_mels too large for the CUDA kernel (", widest, ")");
-  const size_t fpb_cap = std::min<size_t>(64, static_cast<size_t>(65535 / widest));
-  const int fpb = static_cast<int>(std::max<size_t>(1, std::min<size_t>(fpb_cap, room / per_frame)));
-  const size_t smem = fixed + per_frame * fpb;
+  int fpb = static_cast<int>(std::min<int64_t>(64, 65535 / widest));
+  while (fpb > 1 && fixed + 4 * sizeof(T) * static_cast<size_t>(buf_len(fpb)) > target_smem) --fpb;
+  const size_t smem = fixed + 4 * sizeof(T) * static_cast<size_t>(buf_len(fpb));
   const auto* props = at::cuda::getCurrentDeviceProperties();
   TORCH_CHECK(smem <= props->sharedMemPerBlockOptin, "spectrogram: n_fft=", p.n_fft, " needs ", smem,
               " bytes of shared memory per block; this GPU offers ", props->sharedMemPerBlockOptin);
   p.fpb = fpb;
+  p.buf_len = buf_len(fpb);
   p.div_m = FastDiv(M);
   p.div_fpb = FastDiv(fpb);
   for (int s = 0; s < p.plan.num_stages; ++s) {

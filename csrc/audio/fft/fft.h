@@ -215,6 +215,22 @@ inline void cpu_stage(const Stage& s, int n, const T* tw, const T* __restrict xr
     const int out_base = (j / ns) * ns * R + k;
     T wr[R], wi[R];
     for (int r = 1; r < R; ++r) { wr[r] = w[2 * (r - 1)]; wi[r] = w[2 * (r - 1) + 1]; }
+    if (ns == 1) {  // first pass: k == 0, every twiddle is 1
+#pragma GCC ivdep
+      for (int l = 0; l < L; ++l) {
+        T ar[R], ai[R];
+        for (int r = 0; r < R; ++r) {
+          ar[r] = xr[(j + r * stride) * L + l];
+          ai[r] = xi[(j + r * stride) * L + l];
+        }
+        butterfly<R>(ar, ai);
+        for (int r = 0; r < R; ++r) {
+          yr[(out_base + r * ns) * L + l] = ar[r];
+          yi[(out_base + r * ns) * L + l] = ai[r];
+        }
+      }
+      continue;
+    }
 #pragma GCC ivdep
     for (int l = 0; l < L; ++l) {
       T ar[R], ai[R];
