@@ -64,6 +64,20 @@ def _resolve_cuda():
     return True, f"nvcc found in {cuda_home}, torch built with CUDA {torch.version.cuda}"
 
 
+def _pip_cuda_include_flags():
+    """-isystem flags for the CUDA headers of torch's pip wheels (nvidia/*/include), used only when the
+    toolkit lacks cusparse.h: torch's ATen/cuda/CUDAContext.h includes it, and a bare toolkit
+    without the cuSPARSE dev headers cannot compile any .cu otherwise. -isystem keeps the toolkit's
+    own headers first."""
+    cuda_home = cpp_extension.CUDA_HOME
+    if cuda_home and os.path.exists(os.path.join(cuda_home, "include", "cusparse.h")):
+        return []
+    site = os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))
+    dirs = sorted(d for d in glob.glob(os.path.join(site, "nvidia", "*", "include"))
+                  if os.path.exists(os.path.join(d, "cusparse.h")))
+    return [f for d in dirs for f in ("-isystem", d)]
+
+
 def _sources(use_cuda):
     cpp = sorted(glob.glob(os.path.join(CSRC, "**", "*.cpp"), recursive=True))
     cu = sorted(glob.glob(os.path.join(CSRC, "**", "*.cu"), recursive=True)) if use_cuda else []
@@ -107,6 +121,11 @@ def _extension():
         ldflags += san
     if use_cuda:
         macros.append(("FASTPREP_WITH_CUDA", None))
+        extra_inc = _pip_cuda_include_flags()
+        cxx += extra_inc
+        nvcc += extra_inc
+        if extra_inc:
+            print(f"  extra CUDA headers {' '.join(extra_inc[1::2])}")
     _write_build_info(use_cuda, archs)
 
     ext_cls = cpp_extension.CUDAExtension if use_cuda else cpp_extension.CppExtension
