@@ -11,7 +11,7 @@ from fastprep.text import functional as F
 from fastprep.text.tokenizers import BERTTokenizer
 from fastprep.text.vocab import Vocab
 
-__all__ = ["VocabTransform", "Truncate", "AddToken", "ToTensor", "BERTTokenizer", "BERTEncode"]
+__all__ = ["VocabTransform", "Truncate", "AddToken", "ToTensor", "Sequential", "BERTTokenizer", "BERTEncode"]
 
 
 class VocabTransform(Module):
@@ -114,3 +114,16 @@ class BERTEncode(Module):
         return self.tokenizer.encode(
             texts, self.max_length, self.padding, self.truncation, self.add_special_tokens, self.device
         )
+
+
+class Sequential(torch.nn.Sequential):
+    r"""A container to host a sequence of text transforms (torchtext.transforms.Sequential):
+    unlike nn.Sequential it scripts with non-tensor inputs.
+
+    .. properties:: TorchScript
+    """
+
+    def forward(self, input: Any) -> Any:
+        for module in self:
+            input = module(input)
+        return input
