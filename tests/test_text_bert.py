@@ -38,6 +38,7 @@ EDGE_TEXTS = [
     "İstanbul ǅ ﬁ ẞ Å Ω K",
     "e\u0301 a\u0308 n\u0303 \u0301\u0301 ##",
     "[CLS] [SEP] [UNK] [PAD] [MASK]",
+    "a[CLS]b[MASK][MASK]x [cls] [UNK [SEP]]",
     "a.b,c;d:e!f?g(h)i[j]k{l}m<n>o/p\\q|r~s`t^u$v+w=x@y#z%&*_-",
     "unaffable unbelievably tokenization",
     "\u4e00\u9fff\U00020000\uf900\u3400 mixed漢字text",
@@ -86,7 +87,8 @@ def _hf_batch(lines, max_length=None, padding="longest", truncation=False, add_s
     elif padding == "max_length":
         ref.enable_padding(pad_id=0, pad_token="[PAD]", length=max_length)
     enc = ref.encode_batch(lines, add_special_tokens=add_special_tokens)
-    return torch.tensor([e.ids for e in enc]), torch.tensor([e.attention_mask for e in enc])
+    return (torch.tensor([e.ids for e in enc], dtype=torch.int64),
+            torch.tensor([e.attention_mask for e in enc], dtype=torch.int64))
 
 
 ENCODE_CASES = [
@@ -159,6 +161,7 @@ def test_encode_long_line_multithreaded_matches_hf(hf):
 
 
 @pytest.mark.needs_cuda
+@pytest.mark.slow
 def test_cuda_matches_cpu_on_100k_lines():
     tok = BERTTokenizer(VOCAB)
     tok.gpu_min_batch = 0
@@ -243,7 +246,7 @@ def test_invalid_utf8_bytes_in_packed_op_are_dropped_like_replacement_chars():
         data = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
         offsets = torch.tensor([0, len(raw)])
         ids, mask = torch.ops.fastprep.bert_encode(
-            data, offsets, *table, True, True, tok._unk_id, tok._cls_id, tok._sep_id, 0, -1, -1, True
+            data, offsets, *table, tok._special_ids, True, True, tok._unk_id, tok._cls_id, tok._sep_id, 0, -1, -1, True
         )
         expected = _hf().encode(raw.decode("utf-8", errors="replace")).ids
         assert ids[0].tolist() == expected
@@ -258,7 +261,7 @@ def test_op_rejects_bad_offsets(offsets, match):
     table = tok.vocab._table(torch.device("cpu"))
     data = torch.zeros(5, dtype=torch.uint8)
     with pytest.raises(ValueError, match=match):
-        torch.ops.fastprep.bert_encode(data, torch.tensor(offsets), *table, True, True, 100, 101, 102, 0, -1, -1, True)
+        torch.ops.fastprep.bert_encode(data, torch.tensor(offsets), *table, [], True, True, 100, 101, 102, 0, -1, -1, True)
 
 
 def test_op_survives_corrupted_vocab_table():
@@ -266,14 +269,14 @@ def test_op_survives_corrupted_vocab_table():
     vb, vo, vs = tok.vocab._table(torch.device("cpu"))
     data, offsets = torch.ops.fastprep._pack_strings(["hello world"])
     bad_slots = torch.full_like(vs, 10**9)  # ids out of range, no empty slot
-    ids, _ = torch.ops.fastprep.bert_encode(data, offsets, vb, vo, bad_slots, True, True, 100, 101, 102, 0, -1, -1, True)
+    ids, _ = torch.ops.fastprep.bert_encode(data, offsets, vb, vo, bad_slots, [], True, True, 100, 101, 102, 0, -1, -1, True)
     assert ids.tolist() == [[101, 100, 100, 102]]
     with pytest.raises(ValueError, match="power-of-two"):
-        torch.ops.fastprep.bert_encode(data, offsets, vb, vo, vs[:3], True, True, 100, 101, 102, 0, -1, -1, True)
+        torch.ops.fastprep.bert_encode(data, offsets, vb, vo, vs[:3], [], True, True, 100, 101, 102, 0, -1, -1, True)
     with pytest.raises(ValueError, match="unk_id"):
-        torch.ops.fastprep.bert_encode(data, offsets, vb, vo, vs, True, True, 10**6, 101, 102, 0, -1, -1, True)
+        torch.ops.fastprep.bert_encode(data, offsets, vb, vo, vs, [], True, True, 10**6, 101, 102, 0, -1, -1, True)
     with pytest.raises(TypeError, match="text_offsets must be a Long"):
-        torch.ops.fastprep.bert_encode(data, offsets.int(), vb, vo, vs, True, True, 100, 101, 102, 0, -1, -1, True)
+        torch.ops.fastprep.bert_encode(data, offsets.int(), vb, vo, vs, [], True, True, 100, 101, 102, 0, -1, -1, True)
 
 
 def test_rejects_bad_encode_arguments():
@@ -325,4 +328,4 @@ def test_cuda_tensor_on_cpu_only_build_is_one_clear_error():
     data, offsets = torch.ops.fastprep._pack_strings(["a"])
     with pytest.raises(RuntimeError, match="no CUDA kernels"):
         fastprep._ops.text.bert_encode(data.cuda(), offsets.cuda(), *tok.vocab._table(torch.device("cuda")),
-                                       True, True, 100, 101, 102, 0, -1, -1, True)
+                                       [], True, True, 100, 101, 102, 0, -1, -1, True)

@@ -27,10 +27,10 @@ def sample_inputs(device):
     table = tuple(tok.vocab._table(torch.device(device)))
     ids = (tok._unk_id, tok._cls_id, tok._sep_id, tok._pad_id)
     return [
-        (torch.ops.fastprep.bert_encode.default, (data, offsets) + table + (True, True) + ids + (-1, -1, True)),
-        (torch.ops.fastprep.bert_encode.default, (data, offsets) + table + (True, False) + ids + (8, 8, True)),
-        (torch.ops.fastprep.bert_encode.default, (data, offsets) + table + (False, False) + ids + (4, -1, False)),
-        (torch.ops.fastprep.bert_tokenize.default, (data, offsets) + table + (True, True, tok._unk_id)),
+        (torch.ops.fastprep.bert_encode.default, (data, offsets) + table + (tok._special_ids, True, True) + ids + (-1, -1, True)),
+        (torch.ops.fastprep.bert_encode.default, (data, offsets) + table + (tok._special_ids, True, False) + ids + (8, 8, True)),
+        (torch.ops.fastprep.bert_encode.default, (data, offsets) + table + ([], False, False) + ids + (4, -1, False)),
+        (torch.ops.fastprep.bert_tokenize.default, (data, offsets) + table + (tok._special_ids, True, True, tok._unk_id)),
     ]
 
 

@@ -38,6 +38,17 @@ inline void check_bert_args(const at::Tensor& text_bytes, const at::Tensor& text
                     ntokens, ")");
 }
 
+inline Specials specials_of(c10::IntArrayRef ids, int64_t ntokens) {
+  TORCH_CHECK_VALUE(static_cast<int64_t>(ids.size()) <= kMaxSpecials, "at most ", kMaxSpecials,
+                    " special_ids are supported, got ", ids.size());
+  Specials sp;
+  for (const int64_t id : ids) {
+    TORCH_CHECK_VALUE(id >= 0 && id < ntokens, "special id ", id, " is not an id of the vocab (size ", ntokens, ")");
+    sp.ids[sp.n++] = static_cast<int32_t>(id);
+  }
+  return sp;
+}
+
 inline VocabView vocab_view(const at::Tensor& bytes, const at::Tensor& offsets, const at::Tensor& slots) {
   return {bytes.const_data_ptr<uint8_t>(), offsets.const_data_ptr<int64_t>(), slots.const_data_ptr<int32_t>(),
           slots.numel() - 1,   offsets.numel() - 1,                  bytes.numel()};

@@ -214,16 +214,58 @@ FASTPREP_HD bool wordpiece(WordBuffer& w, const VocabView& v, int32_t unk_id, Si
   return true;
 }
 
-// BERT on one line: clean_text (drop NUL/U+FFFD/controls, whitespace splits),
+// Special tokens ([CLS], [UNK], ...) that HF matches in the raw text before normalizing, as whole tokens.
+constexpr int kMaxSpecials = 8;
+struct Specials {
+  int n = 0;
+  int32_t ids[kMaxSpecials];
+};
+
+// The longest special token starting at s[i], as (index, byte length); index -1 when none.
+FASTPREP_HD int match_special(const uint8_t* s, int64_t n, int64_t i, const VocabView& v, const Specials& sp,
+                              int64_t* len) {
+  int best = -1;
+  *len = 0;
+  for (int k = 0; k < sp.n; ++k) {
+    const int64_t b = v.offsets[sp.ids[k]];
+    const int64_t e = v.offsets[sp.ids[k] + 1];
+    const int64_t m = e - b;
+    if (m <= *len || b < 0 || e > v.nbytes || i + m > n) {
+      continue;
+    }
+    bool eq = true;
+    for (int64_t k2 = 0; k2 < m && eq; ++k2) {
+      eq = s[i + k2] == v.bytes[b + k2];
+    }
+    if (eq) {
+      best = k;
+      *len = m;
+    }
+  }
+  return best;
+}
+
+// BERT on one line: special tokens split out first (leftmost, longest), then clean_text (drop NUL/U+FFFD/controls, whitespace splits),
 // CJK ideographs isolated, accents stripped / lowercased per mode, punctuation
 // isolated, then WordPiece. Returns false when the sink stopped it early.
 template <class Sink>
-FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, const VocabView& v, CaseMode mode,
-                           int32_t unk_id, WordBuffer& w, Sink& sink) {
+FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, const VocabView& v,
+                           const Specials& sp, CaseMode mode, int32_t unk_id, WordBuffer& w, Sink& sink) {
   w.nbytes = 0;
   w.nchars = 0;
   int64_t i = 0;
   while (i < n) {
+    if (sp.n > 0) {
+      int64_t len;
+      const int k = match_special(s, n, i, v, sp, &len);
+      if (k >= 0) {
+        if (!wordpiece(w, v, unk_id, sink) || !sink(sp.ids[k])) {
+          return false;
+        }
+        i += len;
+        continue;
+      }
+    }
     const uint32_t cp = next_code_point(s, n, &i);
     const uint16_t* rec = u.record(cp);
     const uint16_t flags = rec[0];

@@ -53,15 +53,18 @@ TORCH_LIBRARY_FRAGMENT(fastprep, m) {
   m.def("basic_english_lookup(str[] lines, __torch__.torch.classes.fastprep.Vocab vocab, int padding_value) -> "
         "(Tensor ids, Tensor lengths)");
   // BERT WordPiece (HF BertNormalizer + BertPreTokenizer + WordPiece) straight to padded ids and mask.
+  // special_ids: vocab tokens matched whole in the raw text first (HF's special added tokens).
   // max_length < 0: no truncation. pad_to: -1 longest, -2 no padding (rows must agree), >= 0 at least that.
   m.def(
       "bert_encode(Tensor text_bytes, Tensor text_offsets, Tensor vocab_bytes, Tensor vocab_offsets, "
-      "Tensor vocab_slots, bool lowercase, bool strip_accents, int unk_id, int cls_id, int sep_id, int pad_id, "
+      "Tensor vocab_slots, int[] special_ids, bool lowercase, bool strip_accents, int unk_id, int cls_id, int sep_id, "
+      "int pad_id, "
       "int max_length, int pad_to, bool add_special_tokens) -> (Tensor input_ids, Tensor attention_mask)");
   // The same tokenizer without specials or padding: flat ids and row offsets [B + 1].
   m.def(
       "bert_tokenize(Tensor text_bytes, Tensor text_offsets, Tensor vocab_bytes, Tensor vocab_offsets, "
-      "Tensor vocab_slots, bool lowercase, bool strip_accents, int unk_id) -> (Tensor ids, Tensor offsets)");
+      "Tensor vocab_slots, int[] special_ids, bool lowercase, bool strip_accents, int unk_id) -> "
+      "(Tensor ids, Tensor offsets)");
 }
 
 } // namespace text

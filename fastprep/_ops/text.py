@@ -35,6 +35,7 @@ def bert_encode(
     vocab_bytes: Tensor,
     vocab_offsets: Tensor,
     vocab_slots: Tensor,
+    special_ids: List[int],
     lowercase: bool,
     strip_accents: bool,
     unk_id: int,
@@ -47,7 +48,7 @@ def bert_encode(
 ) -> Tuple[Tensor, Tensor]:
     check_device(text_bytes, "bert_encode")
     return _ops.bert_encode.default(
-        text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, lowercase, strip_accents,
+        text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,
         unk_id, cls_id, sep_id, pad_id, max_length, pad_to, add_special_tokens,
     )
 
@@ -58,13 +59,15 @@ def bert_tokenize(
     vocab_bytes: Tensor,
     vocab_offsets: Tensor,
     vocab_slots: Tensor,
+    special_ids: List[int],
     lowercase: bool,
     strip_accents: bool,
     unk_id: int,
 ) -> Tuple[Tensor, Tensor]:
     check_device(text_bytes, "bert_tokenize")
     return _ops.bert_tokenize.default(
-        text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, lowercase, strip_accents, unk_id
+        text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,
+        unk_id,
     )
 
 
@@ -83,7 +86,7 @@ def _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab
 
 @torch.library.register_fake("fastprep::bert_encode")
 def _bert_encode_fake(
-    text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, lowercase, strip_accents,
+    text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,
     unk_id, cls_id, sep_id, pad_id, max_length, pad_to, add_special_tokens,
 ):
     _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots)
@@ -98,7 +101,7 @@ def _bert_encode_fake(
 
 @torch.library.register_fake("fastprep::bert_tokenize")
 def _bert_tokenize_fake(
-    text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, lowercase, strip_accents, unk_id
+    text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents, unk_id
 ):
     _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots)
     total = torch.library.get_ctx().new_dynamic_size()  # number of word pieces: data-dependent

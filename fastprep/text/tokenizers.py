@@ -71,7 +71,8 @@ class BERTTokenizer(nn.Module):
     isolated, accents stripped through NFD when ``strip_accents`` (default: as
     ``do_lower_case``), lowercase; punctuation split; WordPiece longest match
     first with ``##`` pieces; ``[UNK]`` for unmatched words and words over 100
-    characters. Unlike torchtext, ``strip_accents=False`` keeps accents (as HF).
+    characters. [UNK], [SEP], [CLS], [PAD] and [MASK] written in the text are
+    kept whole, as HF's special tokens. Unlike torchtext, ``strip_accents=False`` keeps accents (as HF).
 
     Args:
         vocab_path: a vocab.txt (one token per line; the line number is the id).
@@ -112,6 +113,10 @@ class BERTTokenizer(nn.Module):
         self._cls_id: int = self.vocab.__getitem__("[CLS]") if "[CLS]" in tokens else -1
         self._sep_id: int = self.vocab.__getitem__("[SEP]") if "[SEP]" in tokens else -1
         self._pad_id: int = self.vocab.__getitem__("[PAD]") if "[PAD]" in tokens else 0
+        # HF's BertWordPieceTokenizer registers these as special tokens: matched whole in the raw text.
+        self._special_ids: List[int] = [
+            self.vocab.__getitem__(t) for t in ("[UNK]", "[SEP]", "[CLS]", "[PAD]", "[MASK]") if t in tokens
+        ]
         # Batches smaller than this run on the CPU even when device is CUDA: the GPU pays only at scale.
         self.gpu_min_batch: int = 2048
 
@@ -137,7 +142,8 @@ class BERTTokenizer(nn.Module):
         data, offsets = _ops._pack_strings(texts)
         table = self._table(torch.device("cpu"))
         return _ops.bert_tokenize(
-            data, offsets, table[0], table[1], table[2], self._do_lower_case, self._strip, self._unk_id
+            data, offsets, table[0], table[1], table[2], self._special_ids, self._do_lower_case, self._strip,
+            self._unk_id,
         )
 
     def _batch_ids(self, texts: List[str]) -> List[List[int]]:
@@ -242,7 +248,7 @@ class BERTTokenizer(nn.Module):
             offsets = offsets.to(dev, non_blocking=True)
         table = self._table(run_on)
         ids, mask = _ops.bert_encode(
-            data, offsets, table[0], table[1], table[2], self._do_lower_case, self._strip,
+            data, offsets, table[0], table[1], table[2], self._special_ids, self._do_lower_case, self._strip,
             self._unk_id, self._cls_id, self._sep_id, self._pad_id, trunc_len, pad_to, add_special_tokens,
         )
         return ids.to(dev), mask.to(dev)

@@ -34,8 +34,8 @@ void check_text_offsets_cpu(const at::Tensor& offsets, int64_t nbytes) {
 
 // Tokenizes every line into rows[b] (at most `budget` ids each).
 std::vector<std::vector<int32_t>> tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
-                                                const detail::VocabView& v, CaseMode mode, int32_t unk_id,
-                                                int64_t budget) {
+                                                const detail::VocabView& v, const detail::Specials& sp,
+                                                CaseMode mode, int32_t unk_id, int64_t budget) {
   check_text_offsets_cpu(text_offsets, text_bytes.numel());
   const int64_t batch = text_offsets.numel() - 1;
   const uint8_t* bytes = text_bytes.const_data_ptr<uint8_t>();
@@ -53,7 +53,7 @@ std::vector<std::vector<int32_t>> tokenize_rows(const at::Tensor& text_bytes, co
         row.push_back(id);
         return true;
       };
-      detail::bert_line(bytes + offs[b], offs[b + 1] - offs[b], u, v, mode, unk_id, w, sink);
+      detail::bert_line(bytes + offs[b], offs[b + 1] - offs[b], u, v, sp, mode, unk_id, w, sink);
     }
   });
   return rows;
@@ -62,7 +62,7 @@ std::vector<std::vector<int32_t>> tokenize_rows(const at::Tensor& text_bytes, co
 std::tuple<at::Tensor, at::Tensor> bert_encode_cpu(const at::Tensor& text_bytes_in, const at::Tensor& text_offsets_in,
                                                    const at::Tensor& vocab_bytes_in,
                                                    const at::Tensor& vocab_offsets_in,
-                                                   const at::Tensor& vocab_slots_in, bool lowercase, bool strip_accents,
+                                                   const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids, bool lowercase, bool strip_accents,
                                                    int64_t unk_id, int64_t cls_id, int64_t sep_id, int64_t pad_id,
                                                    int64_t max_length, int64_t pad_to, bool add_special_tokens) {
   detail::check_bert_args(text_bytes_in, text_offsets_in, vocab_bytes_in, vocab_offsets_in, vocab_slots_in, unk_id);
@@ -75,7 +75,8 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cpu(const at::Tensor& text_bytes_
   const auto vocab_offsets = vocab_offsets_in.contiguous();
   const auto vocab_slots = vocab_slots_in.contiguous();
   const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
-  const auto rows = tokenize_rows(text_bytes, text_offsets, v, detail::case_mode(lowercase, strip_accents),
+  const auto sp = detail::specials_of(special_ids, v.ntokens);
+  const auto rows = tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
                                   static_cast<int32_t>(unk_id), budget);
   const int64_t batch = static_cast<int64_t>(rows.size());
   const int64_t extra = add_special_tokens ? 2 : 0;
@@ -115,7 +116,7 @@ std::tuple<at::Tensor, at::Tensor> bert_tokenize_cpu(const at::Tensor& text_byte
                                                      const at::Tensor& text_offsets_in,
                                                      const at::Tensor& vocab_bytes_in,
                                                      const at::Tensor& vocab_offsets_in,
-                                                     const at::Tensor& vocab_slots_in, bool lowercase,
+                                                     const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids, bool lowercase,
                                                      bool strip_accents, int64_t unk_id) {
   detail::check_bert_args(text_bytes_in, text_offsets_in, vocab_bytes_in, vocab_offsets_in, vocab_slots_in, unk_id);
   const auto text_bytes = text_bytes_in.contiguous();
@@ -124,7 +125,8 @@ std::tuple<at::Tensor, at::Tensor> bert_tokenize_cpu(const at::Tensor& text_byte
   const auto vocab_offsets = vocab_offsets_in.contiguous();
   const auto vocab_slots = vocab_slots_in.contiguous();
   const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
-  const auto rows = tokenize_rows(text_bytes, text_offsets, v, detail::case_mode(lowercase, strip_accents),
+  const auto sp = detail::specials_of(special_ids, v.ntokens);
+  const auto rows = tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
                                   static_cast<int32_t>(unk_id), INT64_MAX);
   const int64_t batch = static_cast<int64_t>(rows.size());
   auto offsets = at::empty({batch + 1}, at::TensorOptions().dtype(at::kLong));

@@ -64,7 +64,7 @@ struct WriteSink {
 
 template <bool kWrite>
 __global__ void bert_encode_kernel(const uint8_t* __restrict__ text, int64_t nbytes, const int64_t* __restrict__ offs,
-                                   int64_t batch, detail::VocabView v, CaseMode mode, int32_t unk_id, int64_t cls_id,
+                                   int64_t batch, detail::VocabView v, detail::Specials sp, CaseMode mode, int32_t unk_id, int64_t cls_id,
                                    int64_t sep_id, bool add_special_tokens, int64_t budget, int64_t width,
                                    int64_t* __restrict__ lengths, int64_t* __restrict__ ids,
                                    int64_t* __restrict__ mask, int* __restrict__ error) {
@@ -86,7 +86,7 @@ __global__ void bert_encode_kernel(const uint8_t* __restrict__ text, int64_t nby
         row[0] = cls_id;
       }
       WriteSink sink{row + extra, 0, budget};
-      detail::bert_line(text + s, e - s, u, v, mode, unk_id, w, sink);
+      detail::bert_line(text + s, e - s, u, v, sp, mode, unk_id, w, sink);
       int64_t n = sink.n + extra;
       if (add_special_tokens) {
         row[n++] = sep_id;
@@ -97,7 +97,7 @@ __global__ void bert_encode_kernel(const uint8_t* __restrict__ text, int64_t nby
       lengths[b] = n;
     } else {
       CountSink sink{0, budget};
-      detail::bert_line(text + s, e - s, u, v, mode, unk_id, w, sink);
+      detail::bert_line(text + s, e - s, u, v, sp, mode, unk_id, w, sink);
       lengths[b] = sink.n + 2 * extra;
     }
   }
@@ -107,7 +107,7 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cuda(const at::Tensor& text_bytes
                                                     const at::Tensor& text_offsets_in,
                                                     const at::Tensor& vocab_bytes_in,
                                                     const at::Tensor& vocab_offsets_in,
-                                                    const at::Tensor& vocab_slots_in, bool lowercase,
+                                                    const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids, bool lowercase,
                                                     bool strip_accents, int64_t unk_id, int64_t cls_id, int64_t sep_id,
                                                     int64_t pad_id, int64_t max_length, int64_t pad_to,
                                                     bool add_special_tokens) {
@@ -129,6 +129,7 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cuda(const at::Tensor& text_bytes
   }
   const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
   const CaseMode mode = detail::case_mode(lowercase, strip_accents);
+  const auto sp = detail::specials_of(special_ids, v.ntokens);
   auto stream = c10::cuda::getCurrentCUDAStream();
   const unsigned int grid = capped_grid(batch, text_bytes.device().index());
   auto lengths = at::empty({batch}, opts);
@@ -142,7 +143,7 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cuda(const at::Tensor& text_bytes
   } else {
     bert_encode_kernel<false><<<grid, kThreads, 0, stream>>>(
         text_bytes.const_data_ptr<uint8_t>(), text_bytes.numel(), text_offsets.const_data_ptr<int64_t>(), batch, v,
-        mode, static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, 0,
+        sp, mode, static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, 0,
         lengths.mutable_data_ptr<int64_t>(), nullptr, nullptr, error.mutable_data_ptr<int>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     // One small D2H copy: longest, shortest and the error flag.
@@ -159,7 +160,7 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cuda(const at::Tensor& text_bytes
   if (width > 0 || extra == 0) {
     bert_encode_kernel<true><<<grid, kThreads, 0, stream>>>(
         text_bytes.const_data_ptr<uint8_t>(), text_bytes.numel(), text_offsets.const_data_ptr<int64_t>(), batch, v,
-        mode, static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, width,
+        sp, mode, static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, width,
         lengths.mutable_data_ptr<int64_t>(), ids.mutable_data_ptr<int64_t>(), mask.mutable_data_ptr<int64_t>(),
         error.mutable_data_ptr<int>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
