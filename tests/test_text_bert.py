@@ -154,7 +154,7 @@ def test_encode_empty_batch():
 
 def test_encode_long_line_multithreaded_matches_hf(hf):
     tok = BERTTokenizer(VOCAB)
-    lines = _corpus.multilingual_lines(3000, seed=1) + [" ".join(_corpus.english_lines()[:200])]
+    lines = _corpus.multilingual_lines(1000, seed=1) + [" ".join(_corpus.english_lines()[:100])]
     ids, mask = tok.encode(lines)
     ref_ids, ref_mask = _hf_batch(lines)
     assert torch.equal(ids, ref_ids) and torch.equal(mask, ref_mask)
@@ -225,7 +225,7 @@ def test_rejects_bytes_like_hf(hf):
     tok = BERTTokenizer(VOCAB)
     with pytest.raises(TypeError):
         hf.encode_batch([b"caf\xe9"])
-    with pytest.raises((TypeError, RuntimeError)):
+    with pytest.raises(TypeError, match="list of str, got bytes at index 0"):
         tok.encode([b"caf\xe9"])
     with pytest.raises(TypeError, match="Input type not supported"):
         tok(b"caf\xe9")

@@ -48,6 +48,15 @@ def get_tokenizer(tokenizer, language: str = "en"):
     )
 
 
+def _check_texts(texts) -> None:
+    # TorchScript types List[str] itself; eager torch would turn bytes into str silently, where HF raises.
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts must be a list of str, got {type(t).__name__} at index {i}")
+
+
 def _padding_code(padding: Union[bool, str], max_length: Optional[int]) -> int:
     """-1 longest, -2 none, >= 0 fixed width (transformers' padding argument)."""
     if isinstance(padding, bool):
@@ -60,7 +69,7 @@ def _padding_code(padding: Union[bool, str], max_length: Optional[int]) -> int:
         if max_length is None:
             raise ValueError("padding='max_length' needs max_length")
         return max_length
-    raise ValueError(f"padding must be True, False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}")
+    raise ValueError("padding must be True, False, 'longest', 'max_length' or 'do_not_pad', got '" + padding + "'")
 
 
 class BERTTokenizer(nn.Module):
@@ -89,6 +98,8 @@ class BERTTokenizer(nn.Module):
     """
 
     __jit_unused_properties__ = ["is_jitable"]
+    _never_split: List[str]
+    _special_ids: List[int]
 
     def __init__(
         self,
@@ -229,10 +240,12 @@ class BERTTokenizer(nn.Module):
             device: where the tensors go. CUDA batches of at least ``gpu_min_batch`` lines are
                 tokenized by the CUDA kernel (one packed H2D copy); smaller ones on the CPU.
         """
+        if not torch.jit.is_scripting():
+            _check_texts(texts)
         if len(self._never_split) > 0:
             raise ValueError("encode() does not support never_split; use forward() for that tokenizer")
         if max_length is not None and max_length < 0:
-            raise ValueError(f"max_length must be >= 0, got {max_length}")
+            raise ValueError("max_length must be >= 0, got " + str(max_length))
         if add_special_tokens and (self._cls_id < 0 or self._sep_id < 0):
             raise ValueError("add_special_tokens=True needs [CLS] and [SEP] in the vocab")
         trunc_len = -1
