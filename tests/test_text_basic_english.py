@@ -110,6 +110,8 @@ def test_basic_english_to_ids_empty_batch():
 
 def test_basic_english_to_ids_scripts():
     v = build_vocab_from_iterator([["hello", "world"]])
-    f = torch.jit.script(basic_english_to_ids)
-    ids, lengths = f(["Hello world", "world"], v, 0)
+    from fastprep.text.transforms import BasicEnglishToIds
+
+    f = torch.jit.script(BasicEnglishToIds(v, padding_value=0))
+    ids, lengths = f(["Hello world", "world"])
     assert ids.tolist() == [[v["hello"], v["world"]], [v["world"], 0]] and lengths.tolist() == [2, 1]

@@ -103,8 +103,8 @@ def basic_english_to_ids(lines: List[str], vocab: Vocab, padding_value: int = 0)
     r"""``get_tokenizer('basic_english')`` then ``vocab`` on every line, fused in C++ and
     run over the batch in parallel: ids padded with ``padding_value`` [B, L] and lengths [B].
     An unknown token without a default index raises RuntimeError naming it, as Vocab does.
+    In TorchScript use the module form, :class:`fastprep.text.transforms.BasicEnglishToIds`.
 
     .. devices:: CPU
-    .. properties:: TorchScript
     """
     return torch.ops.fastprep.basic_english_lookup(lines, vocab.vocab, padding_value)

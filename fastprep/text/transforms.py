@@ -11,7 +11,7 @@ from fastprep.text import functional as F
 from fastprep.text.tokenizers import BERTTokenizer
 from fastprep.text.vocab import Vocab
 
-__all__ = ["VocabTransform", "Truncate", "AddToken", "ToTensor", "Sequential", "BERTTokenizer", "BERTEncode"]
+__all__ = ["VocabTransform", "Truncate", "AddToken", "ToTensor", "Sequential", "BERTTokenizer", "BERTEncode", "BasicEnglishToIds"]
 
 
 class VocabTransform(Module):
@@ -127,3 +127,20 @@ class Sequential(torch.nn.Sequential):
         for module in self:
             input = module(input)
         return input
+
+
+class BasicEnglishToIds(Module):
+    r"""``get_tokenizer('basic_english')`` + ``VocabTransform`` + ``ToTensor(padding_value)`` fused:
+    a batch of lines to padded ids [B, L] and lengths [B], in C++, lines in parallel.
+
+    .. devices:: CPU
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, vocab: Vocab, padding_value: int = 0) -> None:
+        super().__init__()
+        self.vocab = vocab
+        self.padding_value = padding_value
+
+    def forward(self, lines: List[str]) -> Tuple[Tensor, Tensor]:
+        return torch.ops.fastprep.basic_english_lookup(lines, self.vocab.vocab, self.padding_value)
