@@ -8,7 +8,7 @@ usage: python benchmarks/bench_text.py [--device cpu|cuda] [--lines N]
   (RAYON_NUM_THREADS=1 / torch.set_num_threads(1)) and on all cores; HF runs in
   a subprocess so its thread count is fixed before tokenizers is imported. Ids
   are compared for identity.
-- basic_english + vocab lookup: fastprep basic_english_to_ids vs torchtext's
+- basic_english + vocab lookup: fastprep basic_english_lookup (flat ids + offsets) vs torchtext's
   regex list + dict lookup in Python.
 - device cuda: 100k lines encoded by the CUDA kernel vs the CPU path.
 Corpora: English (Python stdlib docstrings) and multilingual (fastprep/data sample).
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import torch  # noqa: E402
 
 from fastprep.text import BERTTokenizer, _corpus, build_vocab_from_iterator, get_tokenizer  # noqa: E402
-from fastprep.text.functional import basic_english_to_ids  # noqa: E402
+from fastprep.text.functional import basic_english_lookup  # noqa: E402
 
 _PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"]
 _REPLACEMENTS = [" '  ", "", " . ", " ", " , ", " ( ", " ) ", " ! ", " ? ", " ", " ", " "]
@@ -144,9 +144,10 @@ def main(device="cpu", n_lines=20000):
         ref_ms = _time(baseline, repeat=3)
         for label, threads in (("1 thread", 1), (f"{all_threads} threads", all_threads)):
             torch.set_num_threads(threads)
-            ours_ms = _time(lambda: basic_english_to_ids(lines, v))
-            ids, lengths = basic_english_to_ids(lines, v)
-            ok = [row[:n] for row, n in zip(ids.tolist(), lengths.tolist())] == baseline()
+            ours_ms = _time(lambda: basic_english_lookup(lines, v))
+            ids, offsets = basic_english_lookup(lines, v)
+            flat, ends = ids.tolist(), offsets.tolist()
+            ok = [flat[ends[i]:ends[i + 1]] for i in range(len(lines))] == baseline()
             results.append(_row(f"basic_english+vocab {cname} ({label})", ours_ms, ref_ms, "python regex+dict", mb,
                                 ok, corpus=cname, threads=threads))
         torch.set_num_threads(all_threads)

@@ -115,3 +115,15 @@ def test_basic_english_to_ids_scripts():
     f = torch.jit.script(BasicEnglishToIds(v, padding_value=0))
     ids, lengths = f(["Hello world", "world"])
     assert ids.tolist() == [[v["hello"], v["world"]], [v["world"], 0]] and lengths.tolist() == [2, 1]
+
+
+def test_basic_english_lookup_ragged_matches_padded():
+    from fastprep.text.functional import basic_english_lookup
+
+    lines = EDGE + _corpus.english_lines()[:50]
+    v = build_vocab_from_iterator(get_tokenizer("basic_english")(x) for x in lines)
+    ids, offsets = basic_english_lookup(lines, v)
+    padded, lengths = basic_english_to_ids(lines, v, padding_value=-5)
+    assert offsets[0] == 0 and torch.equal(offsets[1:] - offsets[:-1], lengths)
+    for i in range(len(lines)):
+        assert ids[offsets[i]:offsets[i + 1]].tolist() == padded[i, : lengths[i]].tolist()

@@ -49,9 +49,9 @@ TORCH_LIBRARY_FRAGMENT(fastprep, m) {
   m.def("_pack_strings(str[] texts) -> (Tensor bytes, Tensor offsets)");
   // torchtext's basic_english on one line.
   m.def("basic_english(str line) -> str[]");
-  // basic_english + Vocab lookup for a batch: padded ids [B, L] and lengths [B].
-  m.def("basic_english_lookup(str[] lines, __torch__.torch.classes.fastprep.Vocab vocab, int padding_value) -> "
-        "(Tensor ids, Tensor lengths)");
+  // basic_english + Vocab lookup for a batch, ragged: flat ids and row offsets [B + 1].
+  m.def("basic_english_lookup(str[] lines, __torch__.torch.classes.fastprep.Vocab vocab) -> "
+        "(Tensor ids, Tensor offsets)");
   // BERT WordPiece (HF BertNormalizer + BertPreTokenizer + WordPiece) straight to padded ids and mask.
   // special_ids: vocab tokens matched whole in the raw text first (HF's special added tokens).
   // max_length < 0: no truncation. pad_to: -1 longest, -2 no padding (rows must agree), >= 0 at least that.

@@ -25,8 +25,19 @@ def basic_english(line: str) -> List[str]:
     return _ops.basic_english.default(line)
 
 
-def basic_english_lookup(lines: List[str], vocab: torch.ScriptObject, padding_value: int) -> Tuple[Tensor, Tensor]:
-    return _ops.basic_english_lookup.default(lines, vocab, padding_value)
+def basic_english_lookup(lines: List[str], vocab: torch.ScriptObject) -> Tuple[Tensor, Tensor]:
+    """Flat ids of every line's basic_english tokens and row offsets [B + 1]."""
+    return _ops.basic_english_lookup.default(lines, vocab)
+
+
+def ragged_to_padded(ids: Tensor, offsets: Tensor, padding_value: int) -> Tuple[Tensor, Tensor]:
+    """[B, L] padded rows and lengths [B] from flat ids and offsets [B + 1], without a Python loop."""
+    lengths = offsets[1:] - offsets[:-1]
+    width = int(lengths.max()) if lengths.numel() > 0 else 0
+    out = torch.full((lengths.numel(), width), padding_value, dtype=ids.dtype, device=ids.device)
+    mask = torch.arange(width, device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)
+    out[mask] = ids
+    return out, lengths
 
 
 def bert_encode(

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+from fastprep._ops import text as _text_ops
 from fastprep.text.tokenizers import BERTTokenizer
 from fastprep.text.vocab import Vocab
 
@@ -107,4 +108,14 @@ def basic_english_to_ids(lines: List[str], vocab: Vocab, padding_value: int = 0)
 
     .. devices:: CPU
     """
-    return torch.ops.fastprep.basic_english_lookup(lines, vocab.vocab, padding_value)
+    ids, offsets = torch.ops.fastprep.basic_english_lookup(lines, vocab.vocab)
+    return _text_ops.ragged_to_padded(ids, offsets, padding_value)
+
+
+def basic_english_lookup(lines: List[str], vocab: Vocab) -> Tuple[Tensor, Tensor]:
+    r"""The ragged form of :func:`basic_english_to_ids`: flat ids of all lines and row offsets [B + 1]
+    (row ``i`` is ``ids[offsets[i]:offsets[i + 1]]``), with no padding work.
+
+    .. devices:: CPU
+    """
+    return torch.ops.fastprep.basic_english_lookup(lines, vocab.vocab)

@@ -143,4 +143,10 @@ class BasicEnglishToIds(Module):
         self.padding_value = padding_value
 
     def forward(self, lines: List[str]) -> Tuple[Tensor, Tensor]:
-        return torch.ops.fastprep.basic_english_lookup(lines, self.vocab.vocab, self.padding_value)
+        ids, offsets = torch.ops.fastprep.basic_english_lookup(lines, self.vocab.vocab)
+        lengths = offsets[1:] - offsets[:-1]
+        width = int(lengths.max()) if lengths.numel() > 0 else 0
+        out = torch.full((lengths.numel(), width), self.padding_value, dtype=torch.long)
+        mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
+        out[mask] = ids
+        return out, lengths
