@@ -185,17 +185,25 @@ FASTPREP_HD bool wordpiece(WordBuffer& w, const VocabView& v, int32_t unk_id, Si
   const uint8_t prefix[2] = {'#', '#'};
   const uint64_t prefix_hash = fnv_hash(prefix, 2);
   int32_t pieces[kMaxCharsPerWord];
+  uint64_t hashes[kMaxCharsPerWord + 1]; // hashes[k]: prefix ("##" after the first piece) + chars [start, k)
   int npieces = 0;
   int start = 0;
   while (start < nchars) {
     const int plen = start > 0 ? 2 : 0;
-    const uint64_t h0 = start > 0 ? prefix_hash : kFnvBasis;
     const uint8_t* s = w.bytes + w.starts[start];
+    // FNV is sequential, so one pass gives the hash of every candidate piece starting here.
+    uint64_t h = start > 0 ? prefix_hash : kFnvBasis;
+    for (int k = start; k < nchars; ++k) {
+      for (int b = w.starts[k]; b < w.starts[k + 1]; ++b) {
+        h = fnv_step(h, w.bytes[b]);
+      }
+      hashes[k + 1] = h;
+    }
     int32_t found = -1;
     int end = nchars;
     for (; end > start; --end) {
       const int64_t n = w.starts[end] - w.starts[start];
-      found = v.find(fnv_hash(s, n, h0), prefix, plen, s, n);
+      found = v.find(hashes[end], prefix, plen, s, n);
       if (found >= 0) {
         break;
       }
@@ -265,6 +273,29 @@ FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, co
         i += len;
         continue;
       }
+    }
+    if (s[i] < 0x80) {
+      // ASCII: no table lookups. Accent stripping never changes it; NUL and other controls are dropped.
+      const uint8_t c = s[i++];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (!wordpiece(w, v, unk_id, sink)) {
+          return false;
+        }
+      } else if (c < 0x20 || c == 0x7F) {
+        continue;
+      } else if ((c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || c >= '{') {
+        if (!wordpiece(w, v, unk_id, sink)) {
+          return false;
+        }
+        w.push(c);
+        if (!wordpiece(w, v, unk_id, sink)) {
+          return false;
+        }
+      } else {
+        const bool lower = mode == CaseMode::kLower || mode == CaseMode::kStripLower;
+        w.push(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+      }
+      continue;
     }
     const uint32_t cp = next_code_point(s, n, &i);
     const uint16_t* rec = u.record(cp);
