@@ -5,7 +5,8 @@ usage: python benchmarks/bench_text.py [--device cpu|cuda] [--lines N]
 
 - BERT ids (bert-base-uncased WordPiece): fastprep BERTTokenizer.encode vs HF
   BertWordPieceTokenizer.encode_batch with padding, on one thread
-  (RAYON_NUM_THREADS=1 / torch.set_num_threads(1)) and on all cores; HF runs in
+  (RAYON_NUM_THREADS=1 / torch.set_num_threads(1)) and on all cores, both padding
+  to the longest row and truncating at BERT's 512; HF runs in
   a subprocess so its thread count is fixed before tokenizers is imported. Ids
   are compared for identity.
 - basic_english + vocab lookup: fastprep basic_english_lookup (flat ids + offsets) vs torchtext's
@@ -69,6 +70,7 @@ vocab, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
 lines = json.load(open(path, encoding="utf-8"))
 tok = BertWordPieceTokenizer(vocab, lowercase=True)
 tok.enable_padding()
+tok.enable_truncation(512)
 tok.encode_batch(lines[:100])
 times = []
 for _ in range(5):
@@ -125,8 +127,8 @@ def main(device="cpu", n_lines=20000):
         mb = sum(len(x.encode()) for x in lines) / 1e6
         for label, threads in (("1 thread", 1), (f"{all_threads} threads", None)):
             torch.set_num_threads(1 if threads == 1 else all_threads)
-            ours_ms = _time(lambda: tok.encode(lines))
-            ids, _ = tok.encode(lines)
+            ours_ms = _time(lambda: tok.encode(lines, max_length=512, truncation=True))
+            ids, _ = tok.encode(lines, max_length=512, truncation=True)
             ref_ms, ref_ids = _hf_encode(vocab_path, lines, threads)
             identical = ref_ids.shape == ids.shape and bool(torch.equal(ref_ids, ids))
             results.append(_row(f"bert ids {cname} ({len(lines)} lines, {label})", ours_ms, ref_ms,
