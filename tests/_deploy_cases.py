@@ -92,11 +92,14 @@ class BuildInfoEcho(torch.nn.Module):
     """Exercises what a C++ deployment passes around with only the op that always exists:
     tensors, strings, lists of strings, dicts, and a fastprep op call."""
 
-    def forward(self, x: torch.Tensor, words: List[str]) -> Tuple[torch.Tensor, str, List[int], Dict[str, torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, words: List[str]
+    ) -> Tuple[torch.Tensor, str, List[str], List[int], Dict[str, torch.Tensor]]:
         info = torch.ops.fastprep._build_info()
-        lengths = [len(w) for w in words]
+        # (TorchScript's len(str) counts UTF-8 bytes, Python's code points: not compared.)
+        sizes = [x.size(0), len(words)]
         stats = {"mean": x.float().mean(0), "max": x.amax(0)}
-        return x[..., 1:-1].flip(-1) * 2 + 1, info, lengths, stats
+        return x[..., 1:-1].flip(-1) * 2 + 1, info, words[::-1], sizes, stats
 
 
 class PlainCropNormalize(torch.nn.Module):
@@ -255,6 +258,16 @@ def assert_same(actual, expected, where="output"):
         assert _normalize_build_info(actual) == _normalize_build_info(expected), f"{where}: {actual!r} != {expected!r}"
     else:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+def load_cpp_output(path):
+    """torch.load of what run_pipeline wrote with torch::pickle_save: typed lists come
+    back through torch.jit._pickle's builders, which weights_only loading must be told of."""
+    import torch.jit._pickle as jp
+
+    allowed = [jp.build_boollist, jp.build_doublelist, jp.build_intlist, jp.build_tensorlist, jp.restore_type_tag]
+    with torch.serialization.safe_globals(allowed):
+        return torch.load(path, weights_only=True)
 
 
 def clone_args(args):
