@@ -284,7 +284,7 @@ _AOTI_CACHE: Dict[str, tuple] = {}
 def aoti_package(case: Case):
     """Exports the case and compiles it with AOTInductor into CASES_DIR/<name>.pt2.
     Returns (path, module, args, expected eager outputs as a list)."""
-    if case.name in _AOTI_CACHE:
+    if case.name in _AOTI_CACHE and os.path.exists(_AOTI_CACHE[case.name][0]):
         return _AOTI_CACHE[case.name]
     torch.manual_seed(0)
     module, args = case.make()
@@ -301,6 +301,18 @@ def aoti_package(case: Case):
     outs = list(expected) if isinstance(expected, (list, tuple)) else [expected]
     _AOTI_CACHE[case.name] = (path, module, args, outs)
     return _AOTI_CACHE[case.name]
+
+
+def reset_cases_dir():
+    """Empties CASES_DIR, except the AOTInductor packages this process already compiled."""
+    keep = set()
+    for name in _AOTI_CACHE:
+        keep |= {f"{name}.pt2", f"{name}.inputs.pt"}
+    os.makedirs(CASES_DIR, exist_ok=True)
+    for f in os.listdir(CASES_DIR):
+        if f not in keep:
+            p = os.path.join(CASES_DIR, f)
+            shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
 
 
 # --------------------------------------------------------------------------------------

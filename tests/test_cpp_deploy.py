@@ -8,7 +8,6 @@ Python's, exactly.
 """
 
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -57,8 +56,7 @@ def cpp(request):
         pytest.skip(f"cannot build the C++ example: {reason}")
     dc.silence_torchscript_deprecation()
     os.makedirs(dc.BUILD, exist_ok=True)
-    shutil.rmtree(dc.CASES_DIR, ignore_errors=True)
-    os.makedirs(dc.CASES_DIR)
+    dc.reset_cases_dir()
     log = os.path.join(dc.BUILD, "build.log")
     open(log, "w").close()
 
