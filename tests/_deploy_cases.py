@@ -41,6 +41,8 @@ def silence_torchscript_deprecation():
 # --------------------------------------------------------------------------------------
 
 FAMILY_PACKAGE = {"vision": "transforms", "audio": "audio", "text": "text"}
+# Where else a family's public names live (torchtext keeps its transforms in a submodule).
+FAMILY_SUBMODULES = {"vision": [], "audio": ["transforms"], "text": ["transforms"]}
 
 
 def _lookup(path: str):
@@ -55,7 +57,8 @@ def _lookup(path: str):
 def require(family: str, *names: str):
     """Skips unless fastprep.<package>.<name> exists for every name; returns them."""
     pkg = FAMILY_PACKAGE[family]
-    found = [_lookup(f"{pkg}.{n}") for n in names]
+    places = [pkg] + [f"{pkg}.{sub}" for sub in FAMILY_SUBMODULES[family]]
+    found = [next((o for o in (_lookup(f"{p}.{n}") for p in places) if o is not None), None) for n in names]
     if any(f is None for f in found):
         pytest.skip(f"fastprep.{pkg} not built in this checkout (needs {', '.join(names)})")
     return found if len(found) > 1 else found[0]
@@ -152,6 +155,13 @@ def vision_compose():
     return module, (_image_u8(3, 64, 71),)
 
 
+def vision_crop_mirror_normalize():
+    # The fused module: one kernel from uint8 to normalized float, also when scripted.
+    CropMirrorNormalize = require("vision", "CropMirrorNormalize")
+    module = CropMirrorNormalize(48, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    return module, (_image_u8(2, 3, 64, 71),)
+
+
 def audio_mel():
     MelSpectrogram = require("audio", "MelSpectrogram")
     module = MelSpectrogram(sample_rate=16000, n_fft=400, hop_length=160, n_mels=80)
@@ -174,13 +184,22 @@ TEXTS = [
 
 
 def text_bert():
-    BERTTokenizer, VocabTransform, ToTensor = require("text", "BERTTokenizer", "VocabTransform", "ToTensor")
+    BERTTokenizer, VocabTransform, ToTensor, Sequential = require(
+        "text", "BERTTokenizer", "VocabTransform", "ToTensor", "Sequential"
+    )
     path = bert_vocab_path()
-    module = torch.nn.Sequential(
+    # torchtext's Sequential: nn.Sequential's forward is typed Tensor -> Tensor when scripted.
+    module = Sequential(
         BERTTokenizer(path, do_lower_case=True, return_tokens=True),
         VocabTransform(_vocab_from_file(path)),  # the Vocab travels inside the saved module
         ToTensor(padding_value=0),
     )
+    return module, (list(TEXTS),)
+
+
+def text_bert_encode():
+    BERTTokenizer, BERTEncode = require("text", "BERTTokenizer", "BERTEncode")
+    module = BERTEncode(BERTTokenizer(bert_vocab_path()), max_length=16, padding="max_length", truncation=True)
     return module, (list(TEXTS),)
 
 
@@ -209,9 +228,11 @@ TORCHSCRIPT_CASES = [
     Case("core_plain", core_plain),
     Case("vision_sequential", vision_sequential, "vision"),
     Case("vision_compose", vision_compose, "vision"),
+    Case("vision_crop_mirror_normalize", vision_crop_mirror_normalize, "vision"),
     Case("audio_mel", audio_mel, "audio"),
     Case("audio_logmel", audio_logmel, "audio"),
     Case("text_bert", text_bert, "text"),
+    Case("text_bert_encode", text_bert_encode, "text"),
 ]
 
 # Pipelines exported and compiled ahead of time with AOTInductor (tensor inputs only).

@@ -90,13 +90,15 @@ MODULES = {
     "vision_convert_image_dtype": v_convert_image_dtype,
     "vision_compose": v_compose,
     "vision_sequential": v_sequential,
+    "vision_crop_mirror_normalize": dc.vision_crop_mirror_normalize,
     "audio_spectrogram": a_spectrogram,
     "audio_mel_spectrogram": a_mel,
     "audio_mel_scale": a_mel_scale,
     "audio_amplitude_to_db": a_amplitude_to_db,
     "audio_mfcc": a_mfcc,
     "audio_log_mel": a_logmel,
-    "text_bert_pipeline": dc.text_bert,
+    # Strings are constants to Dynamo: the tensor-producing text module is the one to compile.
+    "text_bert_encode": dc.text_bert_encode,
     # Always present: keeps the harness itself tested in a checkout without the families.
     "core_plain": dc.core_plain,
 }
