@@ -16,6 +16,7 @@ from torch._dynamo.testing import CompileCounterWithBackend
 
 import _deploy_cases as dc
 from _deploy_cases import AOTI_CASES, IMAGENET_MEAN, IMAGENET_STD, assert_same, clone_args, require
+from common import cpu_and_cuda
 
 
 def _image(*shape):
@@ -111,10 +112,17 @@ def _fresh_dynamo():
     torch._dynamo.reset()
 
 
+def _to(module, args, device):
+    return module.to(device), tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
 @pytest.mark.parametrize("name", list(MODULES))
-def test_compile_fullgraph_matches_eager(name):
+def test_compile_fullgraph_matches_eager(name, device):
     module, args = MODULES[name]()
-    module = module.eval()
+    if device != "cpu" and not any(isinstance(a, torch.Tensor) for a in args):
+        pytest.skip("string inputs: the module's own device argument decides, tested by the text family")
+    module, args = _to(module.eval(), args, device)
     expected = module(*clone_args(args))
     counter = CompileCounterWithBackend("aot_eager")
     compiled = torch.compile(module, backend=counter, fullgraph=True)  # a graph break raises
@@ -208,9 +216,11 @@ def _export_case(name):
     return module.eval(), args, other
 
 
+@pytest.mark.parametrize("device", cpu_and_cuda())
 @pytest.mark.parametrize("name", ["vision", "audio", "core"])
-def test_export_runs_matches_eager_and_survives_save_load(name, tmp_path):
+def test_export_runs_matches_eager_and_survives_save_load(name, device, tmp_path):
     module, args, _ = _export_case(name)
+    module, args = _to(module, args, device)
     expected = module(*clone_args(args))
     ep = torch.export.export(module, clone_args(args))
     assert_same(ep.module()(*clone_args(args)), expected, f"{name}: exported vs eager")
