@@ -12,7 +12,6 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Tuple
@@ -404,7 +403,3 @@ def build_example(prefix, cases_dir, log, device="cpu"):
     )
     run(["cmake", "--build", build, "-j", os.environ.get("MAX_JOBS", "2")], log)
     return build
-
-
-def python_executable():
-    return sys.executable
