@@ -1,0 +1,268 @@
+// One loop serves crop + flip + layout + convert + normalize: each output row
+// is a strided read of one input row (a flip is a negative stride plus an
+// offset, as in DALI's slice_flip_normalize_permute_pad), with the parts of
+// the window that fall outside the image filled with the transformed fill.
+#include "vision/cpu/cmn_engine.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/Dispatch_v2.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <memory>
+#include <cstdint>
+#include <vector>
+
+#if defined(__GNUC__)
+#define FASTPREP_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FASTPREP_ALWAYS_INLINE inline
+#endif
+
+// The build targets baseline x86-64 (SSE2); the hot loops get an AVX2 clone chosen
+// at run time. No "fma" in the target, so the compiler cannot contract the
+// mul/sub/div chain and results stay bit-exact with torchvision.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FASTPREP_AVX2_CLONE 1
+#define FASTPREP_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define FASTPREP_AVX2_CLONE 0
+#define FASTPREP_TARGET_AVX2
+#endif
+
+namespace fastprep {
+namespace vision {
+namespace detail {
+namespace {
+
+// Same value, same type: crop / flip.
+template <typename in_t, typename out_t>
+struct Copy {
+  FASTPREP_ALWAYS_INLINE out_t operator()(in_t v) const {
+    return static_cast<out_t>(v);
+  }
+};
+
+// torchvision's arithmetic, step by step, each step rounded to the output dtype:
+// to(dtype) -> mul_(1/255) for uint8 -> sub(mean) -> div_(std), with mean/std
+// already rounded to the output dtype and then widened to its opmath type.
+template <typename in_t, typename out_t, bool kNorm>
+struct Exact {
+  using acc_t = at::opmath_type<out_t>;
+  acc_t scale, mean, stdv;
+  FASTPREP_ALWAYS_INLINE out_t operator()(in_t v) const {
+    acc_t x = static_cast<acc_t>(static_cast<out_t>(v));
+    if constexpr (std::is_integral_v<in_t>) {
+      x = static_cast<acc_t>(static_cast<out_t>(x * scale));
+    }
+    if constexpr (kNorm) {
+      x = static_cast<acc_t>(static_cast<out_t>(x - mean));
+      x = static_cast<acc_t>(static_cast<out_t>(x / stdv));
+    }
+    return static_cast<out_t>(x);
+  }
+};
+
+// Opt-in fast mode: one multiply-add with scale/std and -mean/std folded in.
+template <typename in_t, typename out_t>
+struct Fast {
+  using acc_t = at::opmath_type<out_t>;
+  acc_t a, b;
+  FASTPREP_ALWAYS_INLINE out_t operator()(in_t v) const {
+    return static_cast<out_t>(static_cast<acc_t>(v) * a + b);
+  }
+};
+
+template <typename in_t, typename out_t, typename F>
+FASTPREP_ALWAYS_INLINE void convert_row(const in_t* __restrict__ src, int64_t ss, out_t* __restrict__ dst, int64_t ds,
+                                        int64_t n, const F f) {
+  // Unit strides get their own loops so the compiler vectorizes them; f by value
+  // so its constants cannot alias dst and stay in registers.
+  if (ds == 1) {
+    if (ss == 1) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = f(src[i]);
+    } else if (ss == -1) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = f(src[-i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = f(src[i * ss]);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i * ds] = f(src[i * ss]);
+  }
+}
+
+template <typename out_t>
+FASTPREP_ALWAYS_INLINE void fill_row(out_t* dst, int64_t ds, int64_t n, out_t v) {
+  for (int64_t i = 0; i < n; ++i) dst[i * ds] = v;
+}
+
+struct Geometry {
+  int64_t N, C, H, W, OH, OW;
+  int64_t isn, isc, ish, isw;
+  int64_t osn, osc, osh, osw;
+};
+
+// Rows [begin, end) of the flattened (n, c, oy) index space.
+template <typename in_t, typename out_t, typename F>
+struct Rows {
+  const Geometry& g;
+  const in_t* in;
+  out_t* out;
+  const F* f;          // per channel
+  const out_t* fillv;  // per channel, already transformed
+  const Windows& w;
+  const int64_t* wins; // [N, 4] or null
+  const bool* flips;   // [N, 2] or null
+
+  FASTPREP_ALWAYS_INLINE void process(int64_t begin, int64_t end) const {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t oy = r % g.OH;
+      const int64_t c = (r / g.OH) % g.C;
+      const int64_t n = r / (g.OH * g.C);
+      int64_t top = w.top, left = w.left;
+      bool fh = w.flip_h, fv = w.flip_v;
+      if (wins != nullptr) {
+        top = wins[n * 4];
+        left = wins[n * 4 + 1];
+        fh = flips[n * 2];
+        fv = flips[n * 2 + 1];
+      }
+      out_t* dst = out + n * g.osn + c * g.osc + oy * g.osh;
+      const int64_t iy = top + (fv ? g.OH - 1 - oy : oy);
+      if (iy < 0 || iy >= g.H) {
+        fill_row(dst, g.osw, g.OW, fillv[c]);
+        continue;
+      }
+      // Output columns [x0, x1) read inside the image; the rest is fill.
+      int64_t x0, x1;
+      if (!fh) {
+        x0 = std::clamp<int64_t>(-left, 0, g.OW);
+        x1 = std::clamp<int64_t>(g.W - left, x0, g.OW);
+      } else {
+        // ix = left + OW - 1 - ox lies in [0, W)  <=>  ox in (left + OW - 1 - W, left + OW - 1]
+        x0 = std::clamp<int64_t>(left + g.OW - g.W, 0, g.OW);
+        x1 = std::clamp<int64_t>(left + g.OW, x0, g.OW);
+      }
+      fill_row(dst, g.osw, x0, fillv[c]);
+      if (x1 > x0) {
+        const int64_t ix0 = fh ? left + g.OW - 1 - x0 : left + x0;
+        const in_t* src = in + n * g.isn + c * g.isc + iy * g.ish + ix0 * g.isw;
+        convert_row(src, fh ? -g.isw : g.isw, dst + x0 * g.osw, g.osw, x1 - x0, f[c]);
+      }
+      fill_row(dst + x1 * g.osw, g.osw, g.OW - x1, fillv[c]);
+    }
+  }
+};
+
+template <class K>
+void process_base(const K& k, int64_t b, int64_t e) {
+  k.process(b, e);
+}
+
+#if FASTPREP_AVX2_CLONE
+template <class K>
+FASTPREP_TARGET_AVX2 void process_avx2(const K& k, int64_t b, int64_t e) {
+  k.process(b, e);
+}
+
+bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+template <typename in_t, typename out_t, bool kClone, typename F>
+void launch(const Plan& p, const Geometry& g, const Windows& w, const std::vector<F>& fs) {
+  // std::unique_ptr rather than std::vector: vector<bool> has no data().
+  std::unique_ptr<out_t[]> fillv(new out_t[g.C]);
+  for (int64_t c = 0; c < g.C; ++c) {
+    // The fill is a value of the input dtype (torchvision pads before converting).
+    fillv[c] = fs[c](static_cast<in_t>(p.fill[c]));
+  }
+  const int64_t* wins = w.per_sample.defined() ? w.per_sample.const_data_ptr<int64_t>() : nullptr;
+  const bool* flips = w.flips.defined() ? w.flips.const_data_ptr<bool>() : nullptr;
+  Rows<in_t, out_t, F> k{g, p.in4.const_data_ptr<in_t>(), p.out4.mutable_data_ptr<out_t>(), fs.data(), fillv.get(),
+                         w, wins, flips};
+  const int64_t rows = g.N * g.C * g.OH;
+  // About 32K elements per task: small images stay on one thread, big ones split by rows.
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, g.OW));
+  at::parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
+#if FASTPREP_AVX2_CLONE
+    if (kClone && cpu_has_avx2()) {
+      process_avx2(k, b, e);
+      return;
+    }
+#endif
+    process_base(k, b, e);
+  });
+}
+
+template <typename in_t, typename out_t>
+void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
+  if (!p.convert) {
+    std::vector<Copy<in_t, out_t>> fs(g.C);
+    launch<in_t, out_t, false>(p, g, w, fs); // a plain copy is memory-bound: no AVX2 clone
+    return;
+  }
+  using acc_t = at::opmath_type<out_t>;
+  // Constants rounded to the output dtype first, as torch.as_tensor(mean, dtype=image.dtype) does.
+  auto rnd = [](double v) { return static_cast<acc_t>(static_cast<out_t>(v)); };
+  if (p.fast) {
+    std::vector<Fast<in_t, out_t>> fs(g.C);
+    for (int64_t c = 0; c < g.C; ++c) {
+      const double a = p.scale / p.stdv[c];
+      fs[c] = {static_cast<acc_t>(a), static_cast<acc_t>(-p.mean[c] / p.stdv[c])};
+    }
+    launch<in_t, out_t, true>(p, g, w, fs);
+  } else if (p.norm) {
+    std::vector<Exact<in_t, out_t, true>> fs(g.C);
+    for (int64_t c = 0; c < g.C; ++c) {
+      // The 1/255 multiplier is a Python scalar in torchvision: rounded to opmath, not to the dtype.
+      fs[c] = {static_cast<acc_t>(p.scale), rnd(p.mean[c]), rnd(p.stdv[c])};
+    }
+    launch<in_t, out_t, true>(p, g, w, fs);
+  } else {
+    std::vector<Exact<in_t, out_t, false>> fs(g.C);
+    for (int64_t c = 0; c < g.C; ++c) {
+      fs[c] = {static_cast<acc_t>(p.scale), acc_t(0), acc_t(1)};
+    }
+    launch<in_t, out_t, true>(p, g, w, fs);
+  }
+}
+
+} // namespace
+
+void run_cpu(const Plan& p, const Windows& w) {
+  if (p.out4.numel() == 0) {
+    return;
+  }
+  const at::Tensor& in = p.in4;
+  const at::Tensor& out = p.out4;
+  Geometry g{in.size(0), in.size(1), in.size(2), in.size(3), out.size(2), out.size(3),
+             in.stride(0), in.stride(1), in.stride(2), in.stride(3),
+             out.stride(0), out.stride(1), out.stride(2), out.stride(3)};
+  if (w.per_sample.defined()) {
+    TORCH_CHECK(w.per_sample.device().is_cpu(), "windows must be on the CPU for a CPU input");
+    auto acc = w.per_sample.accessor<int64_t, 2>();
+    for (int64_t n = 0; n < g.N; ++n) {
+      TORCH_CHECK_VALUE(acc[n][2] == g.OH && acc[n][3] == g.OW, "windows[", n, "] has size (", acc[n][2], ", ",
+                        acc[n][3], ") but every window must have the output size (", g.OH, ", ", g.OW, ")");
+    }
+  }
+  if (!p.convert) {
+    AT_DISPATCH_V2(in.scalar_type(), "fastprep_crop_cpu", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, g, w); }),
+                   AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
+    return;
+  }
+  AT_DISPATCH_V2(in.scalar_type(), "fastprep_cmn_cpu_in", AT_WRAP([&] {
+                   using in_t = scalar_t;
+                   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "fastprep_cmn_cpu_out",
+                                                   [&] { run_typed<in_t, scalar_t>(p, g, w); });
+                 }),
+                 at::kByte, AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16);
+}
+
+} // namespace detail
+} // namespace vision
+} // namespace fastprep

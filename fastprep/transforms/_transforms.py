@@ -1,0 +1,648 @@
+"""Drop-in modules for torchvision.transforms.v2 (tensor images), scriptable.
+
+Each class keeps torchvision's name, signature, defaults and random draws (the
+same calls on torch's default generator, in the same order). ``Compose`` fuses
+each run of consecutive crop / flip / to_dtype / normalize transforms into one
+``crop_mirror_normalize`` call with the same output as running them one by one.
+"""
+
+import numbers
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from fastprep.transforms import functional as F
+
+__all__ = [
+    "Normalize",
+    "ToDtype",
+    "ConvertImageDtype",
+    "CenterCrop",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomVerticalFlip",
+    "Compose",
+    "CropMirrorNormalize",
+]
+
+
+def _setup_size(size: Any, error_msg: str) -> List[int]:
+    if isinstance(size, numbers.Number):
+        size = [int(size), int(size)]
+    elif isinstance(size, Sequence) and len(size) == 1:
+        size = [size[0], size[0]]
+    elif len(size) != 2:
+        raise ValueError(error_msg)
+    size = [int(s) for s in size]
+    # torchvision silently returns empty or odd crops here; a crop size below 1 is always a bug.
+    if size[0] < 1 or size[1] < 1:
+        raise ValueError(f"crop size must be positive, got {tuple(size)}")
+    return size
+
+
+def _check_padding_arg(padding: Any) -> None:
+    err_msg = f"Padding must be an int or a 1, 2, or 4 element of tuple or list, got {padding}."
+    if isinstance(padding, (tuple, list)):
+        if len(padding) not in [1, 2, 4] or not all(isinstance(p, int) for p in padding):
+            raise ValueError(err_msg)
+    elif not isinstance(padding, int):
+        raise ValueError(err_msg)
+
+
+def _convert_fill(fill: Any) -> Optional[List[float]]:
+    if fill is None:
+        return None
+    if isinstance(fill, (int, float)):
+        return [float(fill)]
+    return [float(v) for v in list(fill)]
+
+
+def _check_fill_arg(fill: Any) -> None:
+    if isinstance(fill, dict):
+        for value in fill.values():
+            _check_fill_arg(value)
+    elif fill is not None and not isinstance(fill, (numbers.Number, tuple, list)):
+        raise TypeError("Got inappropriate fill arg, only Numbers, tuples, lists and dicts are allowed.")
+
+
+def _check_p(p: float) -> None:
+    if not (0.0 <= p <= 1.0):
+        raise ValueError("`p` should be a floating point value in the interval [0.0, 1.0].")
+
+
+class _Transform(nn.Module):
+    """Base: torchvision's repr (public attributes as name=value)."""
+
+    def extra_repr(self) -> str:
+        extra = []
+        for name, value in self.__dict__.items():
+            if name.startswith("_") or name == "training":
+                continue
+            if not isinstance(value, (bool, int, float, str, tuple, list, enum_like_types())):
+                continue
+            extra.append(f"{name}={value}")
+        return ", ".join(extra)
+
+    # Fusion protocol used by Compose (Python only): fold this transform into the pending
+    # crop_mirror_normalize call; False means "materialize first" (or "not fusible").
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        return False
+
+
+def enum_like_types():
+    return (torch.dtype, type(None))
+
+
+class Normalize(_Transform):
+    """See torchvision.transforms.v2.Normalize. ``(x - mean) / std`` bit-exact in x's dtype.
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> None:
+        super().__init__()
+        self.mean = [float(m) for m in mean]
+        self.std = [float(s) for s in std]
+        self.inplace = inplace
+        # Checked once here and raised per call, where torchvision raises it.
+        self._std_zero = not all(self.std)
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        if self._std_zero:
+            raise ValueError("std evaluated to zero, leading to division by zero.")
+        return F.normalize(inpt, self.mean, self.std, self.inplace)
+
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        if self.inplace or st.mean is not None or self._std_zero:
+            return False
+        vdt = st.dtype if st.dtype is not None else st.x.dtype
+        if not F._is_float_dtype(vdt) or st.x.ndim < 3:
+            return False  # the unfused path raises torchvision's error
+        st.mean, st.std = self.mean, self.std
+        return True
+
+
+class ToDtype(_Transform):
+    """See torchvision.transforms.v2.ToDtype (``dtype`` a torch.dtype; per-type dicts are not supported).
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, dtype: torch.dtype = torch.float32, scale: bool = False) -> None:
+        super().__init__()
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(
+                f"fastprep.transforms.ToDtype supports dtype as a torch.dtype only, got {type(dtype).__name__}; "
+                "per-type dicts (tv_tensors.Mask, BoundingBoxes, ...) are not supported: images are all we transform."
+            )
+        self.dtype = dtype
+        self.scale = scale
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        return F.to_dtype(inpt, self.dtype, self.scale)
+
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        x = st.x
+        if st.dtype is not None or st.mean is not None:
+            return False
+        if self.dtype == x.dtype:
+            return True
+        if not F._is_float_dtype(self.dtype) or not (x.dtype == torch.uint8 or x.is_floating_point()):
+            return False
+        if x.ndim < 3:
+            return False
+        st.dtype = self.dtype
+        st.scale = self.scale and x.dtype == torch.uint8
+        return True
+
+
+class ConvertImageDtype(_Transform):
+    """See torchvision.transforms.v2.ConvertImageDtype (to_dtype with scale=True).
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.dtype = dtype
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        return F.to_dtype(inpt, self.dtype, True)
+
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        return ToDtype(self.dtype, True)._fuse(st)
+
+
+class CenterCrop(_Transform):
+    """See torchvision.transforms.v2.CenterCrop.
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, size: Any) -> None:
+        super().__init__()
+        self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        return F.center_crop(inpt, self.size)
+
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        if st.x.numel() == 0 or st.x.ndim < 3:
+            return False
+        ch, cw = self.size
+        top, left = F._center_crop_window(ch, cw, st.h, st.w)
+        return st.crop([top], [left], ch, cw, None)
+
+
+class RandomCrop(_Transform):
+    """See torchvision.transforms.v2.RandomCrop; same draws under the same torch.manual_seed.
+
+    ``per_sample`` (fastprep extension, last): on a batch ``[N, ..., C, H, W]``, draw a window for each
+    sample in sample order and crop all of them in one batched kernel.
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(
+        self,
+        size: Any,
+        padding: Optional[Any] = None,
+        pad_if_needed: bool = False,
+        fill: Any = 0,
+        padding_mode: str = "constant",
+        per_sample: bool = False,
+    ) -> None:
+        super().__init__()
+        self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
+        if pad_if_needed or padding is not None:
+            if padding is not None:
+                _check_padding_arg(padding)
+            if padding_mode not in ["constant", "edge", "reflect", "symmetric"]:
+                raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
+        _check_fill_arg(fill)
+        if padding is not None and padding != 0 and padding != []:
+            p = F._parse_pad_padding([padding] if isinstance(padding, int) else list(padding))
+        else:
+            p = None
+        self.padding: Optional[List[int]] = p  # [left, right, top, bottom], as torchvision stores it
+        self.pad_if_needed = pad_if_needed
+        self.fill = fill
+        self.padding_mode = padding_mode
+        self.per_sample = per_sample
+        self._fill_tensor = _convert_fill(self._fill_for(torch.Tensor))
+        self._fill_image = _convert_fill(self._fill_for("Image"))
+
+    def _fill_for(self, kind: Any) -> Any:
+        if not isinstance(self.fill, dict):
+            return self.fill
+        for k, v in self.fill.items():
+            if k is kind or getattr(k, "__name__", None) == kind:
+                return v
+        return self.fill.get("others")
+
+    def _params(self, h: int, w: int) -> Tuple[int, int, List[int]]:
+        """torchvision's make_params: (top, left) in padded coordinates and [left, right, top, bottom] padding."""
+        ph, pw = h, w
+        pl, pr, pt, pb = 0, 0, 0, 0
+        pad = self.padding
+        if pad is not None:
+            pl, pr, pt, pb = pad[0], pad[1], pad[2], pad[3]
+            ph += pt + pb
+            pw += pl + pr
+        ch, cw = self.size[0], self.size[1]
+        if self.pad_if_needed:
+            if ph < ch:
+                diff = ch - ph
+                pt += diff
+                pb += diff
+                ph += 2 * diff
+            if pw < cw:
+                diff = cw - pw
+                pl += diff
+                pr += diff
+                pw += 2 * diff
+        if ph < ch or pw < cw:
+            raise ValueError(
+                f"Required crop size {(ch, cw)} is larger than "
+                f"{'padded ' if pad is not None else ''}input image size {(ph, pw)}."
+            )
+        top = 0
+        left = 0
+        if ph > ch:
+            top = int(torch.randint(0, ph - ch + 1, size=()).item())
+        if pw > cw:
+            left = int(torch.randint(0, pw - cw + 1, size=()).item())
+        return top, left, [pl, pr, pt, pb]
+
+    def _one(self, x: torch.Tensor, fill: Optional[List[float]]) -> torch.Tensor:
+        h, w = x.shape[-2], x.shape[-1]
+        top, left, p = self._params(h, w)
+        ch, cw = self.size[0], self.size[1]
+        if self.padding_mode == "constant":
+            if p[0] == 0 and p[1] == 0 and p[2] == 0 and p[3] == 0 and ch == h and cw == w:
+                return x
+            if fill is not None and len(fill) > 1:
+                return F.crop_mirror_normalize(x, top - p[2], left - p[0], ch, cw, scale=False, fill=fill)
+            return F._crop(x, top - p[2], left - p[0], ch, cw) if fill is None or fill[0] == 0.0 else \
+                F.crop_mirror_normalize(x, top - p[2], left - p[0], ch, cw, scale=False, fill=fill)
+        if p[0] != 0 or p[1] != 0 or p[2] != 0 or p[3] != 0:
+            x = F._pad(x, [p[0], p[2], p[1], p[3]], fill, self.padding_mode)
+        if ch == x.shape[-2] and cw == x.shape[-1]:
+            return x
+        return F._crop(x, top, left, ch, cw)
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return self._one(inpt, self._fill_tensor)
+        x = F._unwrap(inpt)
+        fill = self._fill_tensor if type(inpt) is torch.Tensor else self._fill_image
+        if not self.per_sample or x.ndim < 4:
+            return F._rewrap(self._one(x, fill), inpt)
+        st = _Fused(x)
+        if not self._fuse(st):
+            flat = x.reshape((-1,) + tuple(x.shape[-3:]))
+            out = torch.stack([self._one(s, fill) for s in flat.unbind(0)])
+            return F._rewrap(out.reshape(tuple(x.shape[:-3]) + tuple(out.shape[-3:])), inpt)
+        return F._rewrap(st.flush(), inpt)
+
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        if self.padding_mode != "constant" or st.x.ndim < 3 or st.x.numel() == 0:
+            return False
+        fill = self._fill_tensor if st.is_plain else self._fill_image
+        n = st.count if self.per_sample else 1
+        tops, lefts = [], []
+        for _ in range(n):
+            top, left, p = self._params(st.h, st.w)
+            tops.append(top - p[2])
+            lefts.append(left - p[0])
+        return st.crop(tops, lefts, self.size[0], self.size[1], fill)
+
+
+class _RandomFlip(_Transform):
+    _horizontal = True
+
+    def __init__(self, p: float = 0.5, per_sample: bool = False) -> None:
+        super().__init__()
+        _check_p(p)
+        self.p = p
+        self.per_sample = per_sample
+        self._horizontal: bool = type(self)._horizontal  # an instance attribute, so TorchScript sees it
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting() or not self.per_sample:
+            # torchvision's _RandomApplyTransform: one draw, flip when it is below p.
+            if bool(torch.rand(1) >= self.p):
+                return inpt
+            if self._horizontal:
+                return F.horizontal_flip(inpt)
+            return F.vertical_flip(inpt)
+        x = F._unwrap(inpt)
+        st = _Fused(x)
+        if not self._fuse(st):
+            return F.horizontal_flip(inpt) if self._horizontal else F.vertical_flip(inpt)
+        return F._rewrap(st.flush(), inpt)
+
+    @torch.jit.unused
+    def _fuse(self, st: "_Fused") -> bool:
+        if st.x.ndim < 3:
+            return False
+        n = st.count if self.per_sample else 1
+        flags = [not bool(torch.rand(1) >= self.p) for _ in range(n)]
+        st.flip(flags, self._horizontal)
+        return True
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """See torchvision.transforms.v2.RandomHorizontalFlip; same draw (``torch.rand(1) >= p`` skips).
+
+    ``per_sample`` (fastprep extension): one draw per sample of a batch, in sample order.
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    _horizontal = True
+
+
+class RandomVerticalFlip(_RandomFlip):
+    """See torchvision.transforms.v2.RandomVerticalFlip; same draw (``torch.rand(1) >= p`` skips).
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    _horizontal = False
+
+
+class _Fused:
+    """A pending crop_mirror_normalize call: the window(s) read from ``x``, flips, dtype and mean/std."""
+
+    __slots__ = ("x", "H", "W", "h", "w", "tops", "lefts", "fh", "fv", "full", "fill", "dtype", "scale",
+                 "mean", "std", "count", "is_plain")
+
+    def __init__(self, x: torch.Tensor, is_plain: bool = True) -> None:
+        self.x = x
+        self.is_plain = is_plain
+        nd = x.ndim
+        self.H = x.shape[-2] if nd >= 2 else 0
+        self.W = x.shape[-1] if nd >= 2 else 0
+        self.h, self.w = self.H, self.W
+        self.tops = [0]
+        self.lefts = [0]
+        self.fh = [False]
+        self.fv = [False]
+        self.full = True  # the view is exactly the image: a crop may reach outside it
+        self.fill: Optional[List[float]] = None
+        self.dtype: Optional[torch.dtype] = None
+        self.scale = False
+        self.mean: Optional[List[float]] = None
+        self.std: Optional[List[float]] = None
+        c = 1
+        for s in x.shape[:-3]:
+            c *= s
+        self.count = c
+
+    def _expand(self, n: int) -> None:
+        if len(self.tops) == 1 and n > 1:
+            self.tops = self.tops * n
+            self.lefts = self.lefts * n
+            self.fh = self.fh * n
+            self.fv = self.fv * n
+
+    def crop(self, tops: List[int], lefts: List[int], ch: int, cw: int, fill: Optional[List[float]]) -> bool:
+        h, w = self.h, self.w
+        inside = all(0 <= t and t + ch <= h for t in tops) and all(0 <= l and l + cw <= w for l in lefts)
+        if not inside and (not self.full or self.dtype is not None or self.mean is not None):
+            return False
+        self._expand(len(tops))
+        n = len(self.tops)
+        if len(tops) == 1 and n > 1:
+            tops, lefts = tops * n, lefts * n
+        for i in range(n):
+            t, l = tops[i], lefts[i]
+            self.tops[i] += (h - t - ch) if self.fv[i] else t
+            self.lefts[i] += (w - l - cw) if self.fh[i] else l
+        if not inside:
+            self.fill = fill
+        self.h, self.w = ch, cw
+        self.full = ch == self.H and cw == self.W and all(t == 0 for t in self.tops) and all(
+            l == 0 for l in self.lefts)
+        return True
+
+    def flip(self, flags: List[bool], horizontal: bool) -> None:
+        self._expand(len(flags))
+        n = len(self.tops)
+        if len(flags) == 1 and n > 1:
+            flags = flags * n
+        target = self.fh if horizontal else self.fv
+        for i in range(n):
+            if flags[i]:
+                target[i] = not target[i]
+
+    def flush(self) -> torch.Tensor:
+        x = self.x
+        flipped = any(self.fh) or any(self.fv)
+        convert = self.dtype is not None or self.mean is not None
+        if not flipped and not convert and len(set(self.tops)) <= 1 and len(set(self.lefts)) <= 1:
+            top, left = self.tops[0], self.lefts[0]
+            if top == 0 and left == 0 and self.h == self.H and self.w == self.W:
+                return x
+            if top >= 0 and left >= 0 and top + self.h <= self.H and left + self.w <= self.W:
+                return x[..., top : top + self.h, left : left + self.w]  # a view, as torchvision's crop
+        scale = self.scale
+        dtype = self.dtype
+        if len(self.tops) == 1:
+            return torch.ops.fastprep.crop_mirror_normalize.default(
+                x, self.tops[0], self.lefts[0], self.h, self.w, self.fh[0], self.fv[0], self.mean, self.std,
+                scale, dtype, False, False, self.fill, False)
+        n = len(self.tops)
+        windows = torch.tensor([[self.tops[i], self.lefts[i], self.h, self.w] for i in range(n)], dtype=torch.int64)
+        flips = torch.tensor([[self.fh[i], self.fv[i]] for i in range(n)], dtype=torch.bool)
+        if x.device.type != "cpu":
+            windows = windows.to(x.device, non_blocking=True)
+            flips = flips.to(x.device, non_blocking=True)
+        x4 = x.reshape((-1,) + tuple(x.shape[-3:]))
+        out = torch.ops.fastprep.crop_mirror_normalize.batched(
+            x4, windows, flips, self.h, self.w, self.mean, self.std, scale, dtype, False, False, self.fill, False)
+        return out.reshape(tuple(x.shape[:-3]) + tuple(out.shape[-3:]))
+
+
+class Compose(_Transform):
+    """See torchvision.transforms.v2.Compose. Runs of consecutive fastprep crop / flip / ToDtype / Normalize
+    transforms become one crop_mirror_normalize call (same output as running them one by one); any other
+    callable breaks the run and is called as is. Scripted, it runs the transforms one by one.
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, transforms: Sequence[Any]) -> None:
+        super().__init__()
+        if not isinstance(transforms, Sequence):
+            raise TypeError("Argument transforms should be a sequence of callables")
+        elif not transforms:
+            raise ValueError("Pass at least one transform")
+        if all(isinstance(t, nn.Module) for t in transforms):
+            self.transforms = nn.ModuleList(transforms)
+        else:
+            self.transforms = list(transforms)
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            x = inpt
+            for t in self.transforms:
+                x = t(x)
+            return x
+        return self._fused_forward(inpt)
+
+    @torch.jit.unused
+    def _fused_forward(self, inpt: Any) -> Any:
+        if not isinstance(inpt, torch.Tensor):
+            x = inpt
+            for t in self.transforms:
+                x = t(x)
+            return x
+        plain = type(inpt) is torch.Tensor
+        x = inpt if plain else inpt.as_subclass(torch.Tensor)
+        st = None
+        for t in self.transforms:
+            fuse = getattr(t, "_fuse", None)
+            if fuse is not None:
+                if st is None:
+                    st = _Fused(x, plain)
+                if fuse(st):
+                    continue
+                x = st.flush()
+                st = _Fused(x, plain)
+                if fuse(st):
+                    continue
+                st = None
+            elif st is not None:
+                x = st.flush()
+                st = None
+            # Not fusible: call it as torchvision would, on the (re)wrapped tensor.
+            y = t(x if plain else F._rewrap(x, inpt))
+            x = y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) and type(y) is not torch.Tensor else y
+        if st is not None:
+            x = st.flush()
+        return x if plain else F._rewrap(x, inpt)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"    {t}" for t in self.transforms]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+class CropMirrorNormalize(_Transform):
+    """Crop (center or random), optional random horizontal flip, convert and normalize in one kernel.
+
+    Equal to ``Compose([CenterCrop(size) or RandomCrop(size, ...), RandomHorizontalFlip(p)?,
+    ToDtype(dtype, scale=scale), Normalize(mean, std)])`` with the same draws.
+
+    Args:
+        size: crop size (h, w) or int.
+        mean, std: per-channel normalization; None to convert only.
+        dtype: output dtype (float32, float16, bfloat16, float64).
+        scale: multiply uint8 input by 1/255 first.
+        random_crop: draw the window as RandomCrop does (default: center crop).
+        flip_p: probability of a horizontal flip (0 = never; the draw is skipped then).
+        input_hwc: input is ``[..., H, W, C]`` (decoder / numpy layout).
+        channels_last: channels-last output memory.
+        fill: fill for the part of the window outside the image (input dtype units).
+        fast: one multiply-add instead of torchvision's exact arithmetic (see docs/vision.md).
+        per_sample: on a batch, draw each sample's window and flip in sample order (one batched kernel).
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(
+        self,
+        size: Any,
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
+        dtype: torch.dtype = torch.float32,
+        scale: bool = True,
+        random_crop: bool = False,
+        flip_p: float = 0.0,
+        input_hwc: bool = False,
+        channels_last: bool = False,
+        fill: Any = 0,
+        fast: bool = False,
+        per_sample: bool = False,
+    ) -> None:
+        super().__init__()
+        self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
+        if (mean is None) != (std is None):
+            raise ValueError("mean and std must be given together")
+        self.mean: Optional[List[float]] = None if mean is None else [float(m) for m in mean]
+        self.std: Optional[List[float]] = None if std is None else [float(s) for s in std]
+        if self.std is not None and not all(self.std):
+            raise ValueError("std evaluated to zero, leading to division by zero.")
+        _check_p(flip_p)
+        self.dtype = dtype
+        self.scale = scale
+        self.random_crop = random_crop
+        self.flip_p = flip_p
+        self.input_hwc = input_hwc
+        self.channels_last = channels_last
+        self.fill = fill
+        self.fast = fast
+        self.per_sample = per_sample
+        self._fill: Optional[List[float]] = _convert_fill(fill)
+
+    def _window(self, h: int, w: int) -> Tuple[int, int, bool]:
+        ch, cw = self.size[0], self.size[1]
+        if self.random_crop:
+            if h < ch or w < cw:
+                raise ValueError(f"Required crop size {(ch, cw)} is larger than input image size {(h, w)}.")
+            top = int(torch.randint(0, h - ch + 1, size=()).item()) if h > ch else 0
+            left = int(torch.randint(0, w - cw + 1, size=()).item()) if w > cw else 0
+        else:
+            top, left = F._center_crop_window(ch, cw, h, w)
+        flip = False
+        if self.flip_p > 0.0:
+            flip = not bool(torch.rand(1) >= self.flip_p)
+        return top, left, flip
+
+    def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        x = inpt
+        if not torch.jit.is_scripting():
+            x = F._unwrap(inpt)
+        h = x.shape[-3] if self.input_hwc else x.shape[-2]
+        w = x.shape[-2] if self.input_hwc else x.shape[-1]
+        ch, cw = self.size[0], self.size[1]
+        if self.per_sample and x.ndim == 4:
+            tops: List[List[int]] = []
+            flips: List[List[bool]] = []
+            for _ in range(x.shape[0]):
+                top, left, flip = self._window(h, w)
+                tops.append([top, left, ch, cw])
+                flips.append([flip, False])
+            wt = torch.tensor(tops, dtype=torch.int64).to(x.device)
+            ft = torch.tensor(flips, dtype=torch.bool).to(x.device)
+            return torch.ops.fastprep.crop_mirror_normalize(
+                x, wt, ft, ch, cw, self.mean, self.std, self.scale, self.dtype, self.input_hwc, self.channels_last,
+                self._fill, self.fast)
+        top, left, flip = self._window(h, w)
+        out = torch.ops.fastprep.crop_mirror_normalize(
+            x, top, left, ch, cw, flip, False, self.mean, self.std, self.scale, self.dtype, self.input_hwc,
+            self.channels_last, self._fill, self.fast)
+        if not torch.jit.is_scripting():
+            if not self.input_hwc:
+                out = F._rewrap(out, inpt)
+        return out
