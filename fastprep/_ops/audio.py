@@ -1,1 +1,182 @@
 """audio ops: typed wrappers, fake kernels, autograd."""
+
+from typing import Optional
+
+import torch
+
+from fastprep._extension import check_device
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _n_frames(length: int, n_fft: int, hop_length: int, center: bool) -> int:
+    padded = length + 2 * (n_fft // 2) if center else length
+    return 1 + (padded - n_fft) // hop_length
+
+
+def _compute_dtype(waveform: torch.Tensor) -> torch.dtype:
+    # float16 / bfloat16 are computed in float32, as torch.stft would need anyway.
+    return torch.float64 if waveform.dtype == torch.float64 else torch.float32
+
+
+def _check_waveform(waveform: torch.Tensor, op: str) -> None:
+    if not (waveform.is_floating_point()):
+        raise NotImplementedError(f"{op}: expected a tensor of floating point values, got {waveform.dtype}")
+    check_device(waveform, op)
+
+
+def spectrogram(
+    waveform: torch.Tensor,
+    window: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    power: Optional[float] = 2.0,
+    normalized: int = 0,
+) -> torch.Tensor:
+    """Onesided (power) spectrogram of ``waveform`` ``(..., time)`` -> ``(..., n_fft // 2 + 1, frames)``.
+
+    ``window`` has ``win_length <= n_fft`` samples (zero-padded and centred as torch.stft does);
+    ``normalized``: 0 none, 1 by the window's L2 energy, 2 by sqrt(n_fft). ``power=None`` returns
+    the complex spectrum.
+
+    .. devices:: CPU CUDA
+    .. properties:: Autograd TorchScript
+    """
+    _check_waveform(waveform, "spectrogram")
+    dtype = _compute_dtype(waveform)
+    out = torch.ops.fastprep.spectrogram.default(
+        waveform.to(dtype), window.to(dtype), n_fft, hop_length, center, pad_mode, power, normalized
+    )
+    if waveform.dtype != dtype and power is not None:
+        out = out.to(waveform.dtype)
+    return out
+
+
+def mel_spectrogram(
+    waveform: torch.Tensor,
+    window: torch.Tensor,
+    fb: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    power: float = 2.0,
+    normalized: int = 0,
+) -> torch.Tensor:
+    """Fused mel spectrogram: framing, window, FFT, power and the ``fb`` ``(n_freqs, n_mels)``
+    projection, without materializing the linear spectrogram. Returns ``(..., n_mels, frames)``.
+
+    .. devices:: CPU CUDA
+    .. properties:: Autograd TorchScript
+    """
+    _check_waveform(waveform, "mel_spectrogram")
+    dtype = _compute_dtype(waveform)
+    out = torch.ops.fastprep.mel_spectrogram.default(
+        waveform.to(dtype), window.to(dtype), fb.to(dtype), n_fft, hop_length, center, pad_mode, power, normalized
+    )
+    return out.to(waveform.dtype) if waveform.dtype != dtype else out
+
+
+def amplitude_to_db(
+    x: torch.Tensor, multiplier: float, amin: float, db_multiplier: float, top_db: Optional[float] = None
+) -> torch.Tensor:
+    """torchaudio.functional.amplitude_to_DB.
+
+    .. devices:: CPU CUDA
+    .. properties:: Autograd TorchScript
+    """
+    return torch.ops.fastprep.amplitude_to_db.default(x, multiplier, amin, db_multiplier, top_db)
+
+
+# Fake kernels: shapes only, so torch.compile / export can trace the ops.
+@torch.library.register_fake("fastprep::spectrogram")
+def _spectrogram_fake(waveform, window, n_fft, hop_length, center, pad_mode, power, normalized):
+    torch._check(n_fft > 0, lambda: f"stft: expected 0 < n_fft, but got n_fft={n_fft}")
+    torch._check(hop_length > 0, lambda: f"stft: expected hop_length > 0, but got {hop_length}")
+    torch._check(window.dim() == 1 and window.shape[0] <= n_fft, lambda: "stft: expected 0 < win_length <= n_fft")
+    frames = _n_frames(waveform.shape[-1], n_fft, hop_length, center)
+    shape = (*waveform.shape[:-1], n_fft // 2 + 1, frames)
+    dtype = waveform.dtype if power is not None else (torch.complex128 if waveform.dtype == torch.float64 else torch.complex64)
+    return waveform.new_empty(shape, dtype=dtype)
+
+
+@torch.library.register_fake("fastprep::mel_spectrogram")
+def _mel_spectrogram_fake(waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized):
+    torch._check(n_fft > 0, lambda: f"stft: expected 0 < n_fft, but got n_fft={n_fft}")
+    torch._check(hop_length > 0, lambda: f"stft: expected hop_length > 0, but got {hop_length}")
+    torch._check(fb.dim() == 2 and fb.shape[0] == n_fft // 2 + 1, lambda: "fb must be (n_fft // 2 + 1, n_mels)")
+    frames = _n_frames(waveform.shape[-1], n_fft, hop_length, center)
+    return waveform.new_empty((*waveform.shape[:-1], fb.shape[1], frames))
+
+
+@torch.library.register_fake("fastprep::_spectrogram_backward")
+def _spectrogram_backward_fake(grad, waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized):
+    frames = _n_frames(waveform.shape[-1], n_fft, hop_length, center)
+    batch = 1
+    for s in waveform.shape[:-1]:
+        batch = batch * s
+    return waveform.new_empty((batch, frames, n_fft))
+
+
+def _frames_to_waveform(frame_grad, waveform, n_fft, hop_length, center, pad_mode):
+    """Overlap-adds per-frame gradients (B, F, n_fft) and folds the centre padding back."""
+    length = waveform.shape[-1]
+    batch = frame_grad.shape[0]
+    pad = n_fft // 2 if center else 0
+    padded = length + 2 * pad
+    gp = torch.nn.functional.fold(
+        frame_grad.transpose(1, 2), output_size=(1, padded), kernel_size=(1, n_fft), stride=(1, hop_length)
+    ).reshape(batch, padded)
+    if pad == 0:
+        g = gp[:, :length]
+    elif pad_mode == "reflect":
+        g = torch.ops.aten.reflection_pad1d_backward(gp, waveform.reshape(batch, length), [pad, pad])
+    elif pad_mode == "replicate":
+        g = torch.ops.aten.replication_pad1d_backward(gp, waveform.reshape(batch, length), [pad, pad])
+    elif pad_mode == "circular":
+        g = gp[:, pad : pad + length].clone()
+        g[:, length - pad :] += gp[:, :pad]
+        g[:, :pad] += gp[:, pad + length :]
+    else:
+        g = gp[:, pad : pad + length]
+    return g.reshape(waveform.shape)
+
+
+def _spec_setup_context(ctx, inputs, output):
+    waveform, window, n_fft, hop_length, center, pad_mode, power, normalized = inputs
+    ctx.args = (n_fft, hop_length, center, pad_mode, power, normalized)
+    ctx.save_for_backward(waveform, window)
+
+
+def _spec_backward(ctx, grad):
+    waveform, window = ctx.saved_tensors
+    n_fft, hop_length, center, pad_mode, power, normalized = ctx.args
+    if not ctx.needs_input_grad[0]:
+        return (None,) * 8
+    fg = torch.ops.fastprep._spectrogram_backward.default(
+        grad.contiguous(), waveform, window, None, n_fft, hop_length, center, pad_mode, power, normalized
+    )
+    return (_frames_to_waveform(fg, waveform, n_fft, hop_length, center, pad_mode),) + (None,) * 7
+
+
+def _mel_setup_context(ctx, inputs, output):
+    waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized = inputs
+    ctx.args = (n_fft, hop_length, center, pad_mode, power, normalized)
+    ctx.save_for_backward(waveform, window, fb)
+
+
+def _mel_backward(ctx, grad):
+    waveform, window, fb = ctx.saved_tensors
+    n_fft, hop_length, center, pad_mode, power, normalized = ctx.args
+    if not ctx.needs_input_grad[0]:
+        return (None,) * 9
+    fg = torch.ops.fastprep._spectrogram_backward.default(
+        grad.contiguous(), waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized
+    )
+    return (_frames_to_waveform(fg, waveform, n_fft, hop_length, center, pad_mode),) + (None,) * 8
+
+
+torch.library.register_autograd("fastprep::spectrogram", _spec_backward, setup_context=_spec_setup_context)
+torch.library.register_autograd("fastprep::mel_spectrogram", _mel_backward, setup_context=_mel_setup_context)

@@ -1,0 +1,103 @@
+"""Audio benchmark: fastprep's fused mel spectrogram vs torchaudio (and librosa on CPU when
+installed), same inputs, one run, ratios printed; JSON in benchmarks/results/audio-<device>.json.
+
+usage: python benchmarks/bench_audio.py [--device cpu|cuda]   (or benchmarks/run.py --only audio)
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+
+import torch
+import torch.utils.benchmark as tbench
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import torchaudio.transforms as TAT  # noqa: E402
+
+import fastprep  # noqa: E402
+import fastprep.audio as FA  # noqa: E402
+
+# (name, sample_rate, n_fft, hop, n_mels, f_max, seconds, batch on cpu, batch on cuda)
+CONFIGS = [
+    ("whisper", 16000, 400, 160, 80, None, 30, 8, 64),
+    ("tts", 22050, 1024, 256, 80, 8000.0, 10, 8, 64),
+]
+
+
+def _time_ms(fn, device, min_run_time):
+    if device == "cuda":
+        fn()
+        torch.cuda.synchronize()
+    t = tbench.Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time)
+    return t.median * 1e3
+
+
+def _librosa_fn(x, sr, n_fft, hop, n_mels, f_max):
+    try:
+        import librosa
+    except ImportError:
+        return None
+    xn = x.cpu().numpy()
+    return lambda: librosa.feature.melspectrogram(
+        y=xn, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels, fmax=f_max, htk=True, norm=None
+    )
+
+
+def main(device="cpu", min_run_time=1.0):
+    if device == "cuda" and not torch.cuda.is_available():
+        print("bench_audio: no CUDA device; skipped")
+        return []
+    results = []
+    print(f"\naudio | {fastprep.build_info()} | device {device} | threads {torch.get_num_threads()}")
+    print(f"{'config':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s} {'parity':>10s}")
+    for name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda in CONFIGS:
+        batch = b_cuda if device == "cuda" else b_cpu
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(batch, sr * secs, generator=g).to(device)
+        ref = TAT.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+        ours = FA.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+        with torch.no_grad():
+            r, o = ref(x), ours(x)
+            parity = ((o - r).abs().max() / r.abs().max()).item()
+            t_ref = _time_ms(lambda: ref(x), device, min_run_time)
+            t_ours = _time_ms(lambda: ours(x), device, min_run_time)
+        row = dict(
+            config=name, device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft, hop_length=hop,
+            n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours, parity_rel=parity,
+        )
+        lib = _librosa_fn(x, sr, n_fft, hop, n_mels, f_max) if device == "cpu" else None
+        if lib is not None:
+            row["librosa_ms"] = _time_ms(lib, "cpu", min_run_time)
+            row["speedup_vs_librosa"] = row["librosa_ms"] / t_ours
+        results.append(row)
+        print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
+              + (f"   librosa {row['librosa_ms']:.1f} ms" if "librosa_ms" in row else ""))
+    meta = dict(
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        torch=torch.__version__, fastprep=fastprep.build_info(), device=device,
+        device_name=torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
+        threads=torch.get_num_threads(), command=" ".join(["python"] + sys.argv) if __name__ == "__main__" else
+        f"python benchmarks/run.py --only audio --device {device}",
+    )
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    path = os.path.join(HERE, "results", f"audio-{'cuda' if device == 'cuda' else 'cpu'}.json")
+    with open(path, "w") as f:
+        json.dump(dict(meta=meta, results=results), f, indent=2)
+    print(f"wrote {os.path.relpath(path, os.path.dirname(HERE))}")
+    return results
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--min-run-time", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (e.g. 2 for the 2-core target)")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    main(a.device, a.min_run_time)

@@ -1,0 +1,298 @@
+// CPU spectrogram and fused mel spectrogram. Work is split over (row, group of
+// L frames); each group is framed, windowed and transformed together with the
+// FFT's inner loop running across the L frames (SIMD lanes), then consumed
+// (power, complex or mel projection) while still in cache.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audio/fft/fft.h"
+#include "audio/stft_common.h"
+
+namespace fastprep {
+namespace audio {
+namespace {
+
+using detail::Geometry;
+
+template <typename T>
+struct Context {
+  const Geometry* g;
+  const T* window;  // padded to n_fft, scale folded in
+  const fft::HostPlan<T>* plan;
+  bool real_trick;  // even n_fft: one complex FFT of n_fft / 2 points
+};
+
+// Per-thread buffers for one group of L frames.
+template <typename T, int L>
+struct Workspace {
+  std::vector<T> re, im, wre, wim, scratch, frame, xr, xi;
+  explicit Workspace(const Context<T>& c) {
+    const int64_t n = c.plan->desc.n;
+    re.resize(n * L);
+    im.resize(n * L);
+    wre.resize(n * L);
+    wim.resize(n * L);
+    scratch.resize(4 * c.plan->max_radix);
+    frame.resize(c.g->n_fft);
+    xr.resize((c.g->n_bins + 1) * L);
+    xi.resize((c.g->n_bins + 1) * L);
+  }
+};
+
+// Windowed frame `f` of row `x` into ws.frame (fast path when no padding is touched).
+template <typename T>
+inline void load_frame(const Geometry& g, const T* x, const T* win, int64_t f, T* out) {
+  const int64_t start = f * g.hop - g.pad_left;
+  if (start >= 0 && start + g.n_fft <= g.length) {
+    const T* src = x + start;
+    for (int64_t i = 0; i < g.n_fft; ++i) out[i] = src[i] * win[i];
+  } else {
+    for (int64_t i = 0; i < g.n_fft; ++i) {
+      const int64_t t = detail::source_index(start + i, g.length, g.pad_mode);
+      out[i] = t < 0 ? T(0) : x[t] * win[i];
+    }
+  }
+}
+
+// Scaled onesided spectrum of frames [f0, f0 + nvalid) into ws.xr/xi, layout [bin][lane].
+template <typename T, int L>
+void frames_spectrum(const Context<T>& c, const T* x, int64_t f0, int nvalid, Workspace<T, L>& ws) {
+  const Geometry& g = *c.g;
+  const int n = c.plan->desc.n;
+  T* re = ws.re.data();
+  T* im = ws.im.data();
+  for (int l = 0; l < L; ++l) {
+    if (l < nvalid) {
+      load_frame(g, x, c.window, f0 + l, ws.frame.data());
+    } else {
+      std::fill(ws.frame.begin(), ws.frame.end(), T(0));
+    }
+    const T* fr = ws.frame.data();
+    if (c.real_trick) {
+      for (int j = 0; j < n; ++j) {
+        re[j * L + l] = fr[2 * j];
+        im[j * L + l] = fr[2 * j + 1];
+      }
+    } else {
+      for (int j = 0; j < n; ++j) {
+        re[j * L + l] = fr[j];
+        im[j * L + l] = T(0);
+      }
+    }
+  }
+  fft::cpu_fft<L>(*c.plan, re, im, ws.wre.data(), ws.wim.data(), ws.scratch.data());
+  T* xr = ws.xr.data();
+  T* xi = ws.xi.data();
+  if (c.real_trick) {
+    // X_k = (Z_k + conj Z_{M-k}) / 2 - i e^{-2 pi i k / N} (Z_k - conj Z_{M-k}) / 2
+    const T* rt = c.plan->real_tw.data();
+    for (int k = 0; k <= n; ++k) {
+      const int a = k == n ? 0 : k;
+      const int b = k == 0 ? 0 : n - k;
+      const T wr = rt[2 * k], wi = rt[2 * k + 1];
+#pragma GCC ivdep
+      for (int l = 0; l < L; ++l) {
+        const T zr = re[a * L + l], zi = im[a * L + l];
+        const T cr = re[b * L + l], ci = -im[b * L + l];
+        const T er = T(0.5) * (zr + cr), ei = T(0.5) * (zi + ci);
+        // o = -i/2 (z - c)
+        const T orr = T(0.5) * (zi - ci), oi = T(-0.5) * (zr - cr);
+        xr[k * L + l] = er + wr * orr - wi * oi;
+        xi[k * L + l] = ei + wr * oi + wi * orr;
+      }
+    }
+  } else {
+    for (int64_t k = 0; k < g.n_bins; ++k) {
+      for (int l = 0; l < L; ++l) {
+        xr[k * L + l] = re[k * L + l];
+        xi[k * L + l] = im[k * L + l];
+      }
+    }
+  }
+}
+
+template <typename T>
+inline T power_of(T re, T im, double power) {
+  const T m2 = re * re + im * im;
+  if (power == 2.0) return m2;
+  if (power == 1.0) return std::sqrt(m2);
+  return static_cast<T>(std::pow(m2, static_cast<T>(power * 0.5)));
+}
+
+template <typename T, int L, typename F>
+inline void run_range(const Context<T>& c, const T* wave, F& consume, int64_t groups, int64_t begin, int64_t end) {
+  const Geometry& g = *c.g;
+  Workspace<T, L> ws(c);
+  for (int64_t u = begin; u < end; ++u) {
+    const int64_t row = u / groups;
+    const int64_t f0 = (u % groups) * L;
+    const int nvalid = static_cast<int>(std::min<int64_t>(L, g.n_frames - f0));
+    frames_spectrum<T, L>(c, wave + row * g.length, f0, nvalid, ws);
+    consume(row, f0, nvalid, ws);
+  }
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define FASTPREP_AUDIO_AVX2 1
+// The same code compiled for AVX2 + FMA (flatten inlines every callee into this
+// clone, so nothing AVX2-compiled leaks into shared inline functions); chosen at
+// run time, so the extension still runs on CPUs without AVX2.
+template <typename T, int L, typename F>
+__attribute__((target("avx2,fma"), flatten)) void run_range_avx2(const Context<T>& c, const T* wave, F& consume,
+                                                                 int64_t groups, int64_t begin, int64_t end) {
+  run_range<T, L, F>(c, wave, consume, groups, begin, end);
+}
+
+inline bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+#endif
+
+// Runs `consume(row, f0, nvalid, ws)` over every group of L frames, in parallel.
+template <typename T, int L, typename F>
+void for_each_group(const Context<T>& c, const T* wave, F consume) {
+  const Geometry& g = *c.g;
+  const int64_t groups = (g.n_frames + L - 1) / L;
+  const int64_t total = g.batch * groups;
+  // About 64 frames of work per task keeps the per-task workspace set-up negligible.
+  const int64_t grain = std::max<int64_t>(1, 64 / L);
+  at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) {
+#ifdef FASTPREP_AUDIO_AVX2
+    if (cpu_has_avx2()) {
+      run_range_avx2<T, L, F>(c, wave, consume, groups, begin, end);
+      return;
+    }
+#endif
+    run_range<T, L, F>(c, wave, consume, groups, begin, end);
+  });
+}
+
+template <typename T>
+struct Prepared {
+  Geometry g;
+  at::Tensor wave, window;
+  std::shared_ptr<const fft::HostPlan<T>> plan;
+  Context<T> ctx;
+};
+
+template <typename T>
+void prepare(Prepared<T>& p, const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop,
+             bool center, const std::string& pad_mode, int64_t normalized) {
+  p.g = detail::make_geometry(waveform, window, n_fft, hop, center, pad_mode);
+  // Rows are read as contiguous spans; a non-contiguous input is copied once here.
+  p.wave = waveform.contiguous();
+  p.window = detail::padded_scaled_window(window, n_fft, normalized, waveform.scalar_type());
+  const bool real_trick = n_fft % 2 == 0;
+  p.plan = fft::host_plan<T>(static_cast<int>(real_trick ? n_fft / 2 : n_fft));
+  p.ctx = Context<T>{&p.g, p.window.template const_data_ptr<T>(), p.plan.get(), real_trick};
+}
+
+at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
+                           bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
+                   "spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
+  TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble,
+                    "spectrogram: the op computes in float32 or float64, got ", waveform.scalar_type());
+  TORCH_CHECK_VALUE(!power.has_value() || *power > 0, "spectrogram: power must be > 0, got ", *power);
+  const std::string mode(pad_mode);
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "spectrogram_cpu", [&] {
+    constexpr int L = std::is_same_v<scalar_t, float> ? 8 : 4;
+    Prepared<scalar_t> p;
+    prepare(p, waveform, window, n_fft, hop_length, center, mode, normalized);
+    const Geometry& g = p.g;
+    const auto shape = detail::output_shape(waveform, g.n_bins, g.n_frames);
+    const scalar_t* wave = p.wave.template const_data_ptr<scalar_t>();
+    if (power.has_value()) {
+      out = at::empty(shape, waveform.options());
+      if (out.numel() == 0) return;
+      scalar_t* o = out.template mutable_data_ptr<scalar_t>();
+      const double pw = *power;
+      for_each_group<scalar_t, L>(p.ctx, wave, [&](int64_t row, int64_t f0, int nvalid, Workspace<scalar_t, L>& ws) {
+        for (int64_t k = 0; k < g.n_bins; ++k) {
+          scalar_t* dst = o + (row * g.n_bins + k) * g.n_frames + f0;
+          for (int l = 0; l < nvalid; ++l) dst[l] = power_of(ws.xr[k * L + l], ws.xi[k * L + l], pw);
+        }
+      });
+    } else {
+      out = at::empty(shape, waveform.options().dtype(c10::toComplexType(waveform.scalar_type())));
+      if (out.numel() == 0) return;
+      scalar_t* o = reinterpret_cast<scalar_t*>(out.mutable_data_ptr());
+      for_each_group<scalar_t, L>(p.ctx, wave, [&](int64_t row, int64_t f0, int nvalid, Workspace<scalar_t, L>& ws) {
+        for (int64_t k = 0; k < g.n_bins; ++k) {
+          scalar_t* dst = o + 2 * ((row * g.n_bins + k) * g.n_frames + f0);
+          for (int l = 0; l < nvalid; ++l) {
+            dst[2 * l] = ws.xr[k * L + l];
+            dst[2 * l + 1] = ws.xi[k * L + l];
+          }
+        }
+      });
+    }
+  });
+  return out;
+}
+
+at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, const at::Tensor& fb,
+                               int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode, double power,
+                               int64_t normalized) {
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
+                   "mel_spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
+  TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble,
+                    "mel_spectrogram: the op computes in float32 or float64, got ", waveform.scalar_type());
+  TORCH_CHECK_VALUE(power > 0, "mel_spectrogram: power must be > 0, got ", power);
+  const std::string mode(pad_mode);
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "mel_spectrogram_cpu", [&] {
+    constexpr int L = std::is_same_v<scalar_t, float> ? 8 : 4;
+    Prepared<scalar_t> p;
+    prepare(p, waveform, window, n_fft, hop_length, center, mode, normalized);
+    const Geometry& g = p.g;
+    detail::check_fb(fb, g, waveform);
+    const int64_t n_mels = fb.size(1);
+    const auto bands = detail::sparse_bands<scalar_t>(fb.to(waveform.scalar_type()));
+    out = at::empty(detail::output_shape(waveform, n_mels, g.n_frames), waveform.options());
+    if (out.numel() == 0) return;
+    scalar_t* o = out.template mutable_data_ptr<scalar_t>();
+    const scalar_t* wave = p.wave.template const_data_ptr<scalar_t>();
+    for_each_group<scalar_t, L>(p.ctx, wave, [&](int64_t row, int64_t f0, int nvalid, Workspace<scalar_t, L>& ws) {
+      // Power in place, then each band reads only its own nonzero bins.
+      scalar_t* __restrict s = ws.xr.data();
+      const scalar_t* __restrict xi = ws.xi.data();
+      if (power == 2.0) {
+        for (int64_t i = 0; i < g.n_bins * L; ++i) s[i] = s[i] * s[i] + xi[i] * xi[i];
+      } else {
+        for (int64_t i = 0; i < g.n_bins * L; ++i) s[i] = power_of(s[i], xi[i], power);
+      }
+      for (int64_t m = 0; m < n_mels; ++m) {
+        scalar_t acc[L] = {};
+        const scalar_t* w = bands.weights.data() + bands.offset[m];
+        const scalar_t* sk = s + static_cast<int64_t>(bands.start[m]) * L;
+        for (int32_t k = 0; k < bands.count[m]; ++k) {
+          const scalar_t wk = w[k];
+          for (int l = 0; l < L; ++l) acc[l] += wk * sk[k * L + l];
+        }
+        scalar_t* dst = o + (row * n_mels + m) * g.n_frames + f0;
+        for (int l = 0; l < nvalid; ++l) dst[l] = acc[l];
+      }
+    });
+  });
+  return out;
+}
+
+} // namespace
+
+TORCH_LIBRARY_IMPL(fastprep, CPU, m) {
+  m.impl("spectrogram", &spectrogram_cpu);
+  m.impl("mel_spectrogram", &mel_spectrogram_cpu);
+}
+
+} // namespace audio
+} // namespace fastprep

@@ -1,0 +1,78 @@
+"""Gradients w.r.t. the waveform: gradcheck in float64 and agreement with torchaudio's autograd."""
+
+import warnings
+
+import pytest
+import torch
+import torchaudio.transforms as TAT
+
+import fastprep.audio as FA
+from fastprep._ops import audio as ops
+from audio_cases import synthetic
+from common import cpu_and_cuda
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("seed", (0, 1))
+@pytest.mark.parametrize("n_fft,hop,power,normalized,pad_mode", [
+    (16, 5, 2.0, 0, "reflect"), (15, 4, 1.0, 1, "constant"), (12, 12, None, 2, "replicate"),
+    (8, 3, 1.5, 0, "circular"), (10, 3, None, 0, "reflect"),
+])
+def test_spectrogram_gradcheck(n_fft, hop, power, normalized, pad_mode, seed, device):
+    torch.manual_seed(seed)
+    x = torch.randn(2, 40, dtype=torch.float64, device=device, requires_grad=True)
+    w = torch.hann_window(n_fft - 2, dtype=torch.float64, device=device)
+    fn = lambda v: ops.spectrogram(v, w, n_fft, hop, True, pad_mode, power, normalized)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("seed", (0, 1))
+@pytest.mark.parametrize("center", (True, False))
+@pytest.mark.parametrize("power", (1.0, 2.0))
+def test_mel_spectrogram_gradcheck(power, center, seed, device):
+    torch.manual_seed(seed)
+    x = torch.randn(3, 50, dtype=torch.float64, device=device, requires_grad=True)
+    w = torch.hann_window(16, dtype=torch.float64, device=device)
+    fb = torch.rand(9, 4, dtype=torch.float64, device=device) * (torch.rand(9, 4, device=device) > 0.5)
+    fn = lambda v: ops.mel_spectrogram(v, w, fb, 16, 5, center, "reflect", power, 0)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+@pytest.mark.parametrize("kw", [
+    dict(n_fft=400, hop_length=160, n_mels=80),
+    dict(n_fft=1024, hop_length=256, n_mels=80, f_max=8000.0, power=1.0, norm="slaney", mel_scale="slaney"),
+    dict(n_fft=255, win_length=200, hop_length=64, n_mels=40, normalized=True, pad_mode="constant"),
+])
+def test_mel_gradient_matches_torchaudio(kw, dtype, device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = TAT.MelSpectrogram(**kw).to(device=device, dtype=dtype)
+        ours = FA.MelSpectrogram(**kw).to(device=device, dtype=dtype)
+    x = synthetic(batch=(2,), length=6000, dtype=dtype, device=device)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.rand_like(ref(x))
+    (ref(xa) * g).sum().backward()
+    (ours(xb) * g).sum().backward()
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    assert ((xb.grad - xa.grad).abs().max() / xa.grad.abs().max()).item() <= tol
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_complex_spectrogram_gradient_matches_torchaudio(device):
+    ref = TAT.Spectrogram(n_fft=256, hop_length=100, power=None).to(device).double()
+    ours = FA.Spectrogram(n_fft=256, hop_length=100, power=None).to(device).double()
+    x = synthetic(batch=(2,), length=3000, dtype=torch.float64, device=device)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.randn_like(ref(x))
+    (ref(xa) * g).real.sum().backward()
+    (ours(xb) * g).real.sum().backward()
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=0, atol=1e-10 * xa.grad.abs().max().item())
+
+
+def test_no_grad_needed_for_constant_input():
+    x = synthetic(batch=(1,), length=2000)
+    out = FA.MelSpectrogram()(x)
+    assert not out.requires_grad

@@ -1,0 +1,157 @@
+"""opcheck for every audio op, bad-input errors (torchaudio's exception types), TorchScript,
+state_dict compatibility, save/load and torch.compile."""
+
+import io
+import warnings
+
+import pytest
+import torch
+import torchaudio.transforms as TAT
+
+import fastprep.audio as FA
+from audio_cases import rel_err, synthetic
+from common import cpu_and_cuda
+
+
+def sample_inputs(device):
+    """(op, args) samples covering each op's paths (float32/64, odd/even n_fft, power None/1/2, pads)."""
+    out = []
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(2, 700, dtype=dtype, device=device, requires_grad=dtype == torch.float64)
+        w = torch.hann_window(60, dtype=dtype, device=device)
+        fb = torch.rand(33, 7, dtype=dtype, device=device)
+        out += [
+            (torch.ops.fastprep.spectrogram.default, (x, w, 64, 16, True, "reflect", 2.0, 0)),
+            (torch.ops.fastprep.spectrogram.default, (x, w, 63, 20, False, "reflect", None, 1)),
+            (torch.ops.fastprep.spectrogram.default, (x, w, 64, 7, True, "constant", 1.0, 2)),
+            (torch.ops.fastprep.mel_spectrogram.default, (x, w, fb, 64, 16, True, "reflect", 2.0, 0)),
+            (torch.ops.fastprep.mel_spectrogram.default, (x, w, fb, 64, 30, True, "circular", 1.0, 1)),
+            (torch.ops.fastprep.amplitude_to_db.default, (x.detach().abs(), 10.0, 1e-10, 0.0, 80.0)),
+        ]
+        g = torch.randn(2, 7, 44, dtype=dtype, device=device)
+        out.append(
+            (torch.ops.fastprep._spectrogram_backward.default,
+             (g, x.detach(), w, fb, 64, 16, True, "reflect", 2.0, 0))
+        )
+    return out
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_opcheck(device):
+    for op, args in sample_inputs(device):
+        torch.library.opcheck(op, args)
+
+
+def _both(name, **kw):
+    """Builds torchaudio's and our module with the same arguments; returns the two exceptions (or None)."""
+    errs = []
+    for mod in (TAT, FA):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = getattr(mod, name)(**{k: v for k, v in kw.items() if k != "x"})
+                m(kw["x"])
+            errs.append(None)
+        except Exception as e:  # noqa: BLE001 - the test compares exception types
+            errs.append(e)
+    return errs
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("Spectrogram", dict(n_fft=0, x=torch.randn(1, 1000))),
+    ("Spectrogram", dict(n_fft=400, hop_length=0, x=torch.randn(1, 1000))),
+    ("Spectrogram", dict(n_fft=256, win_length=300, x=torch.randn(1, 1000))),
+    ("Spectrogram", dict(n_fft=400, x=torch.randn(1, 150))),  # shorter than the reflect padding
+    ("Spectrogram", dict(n_fft=400, center=False, x=torch.randn(1, 300))),  # shorter than a frame
+    ("Spectrogram", dict(n_fft=400, x=torch.randint(0, 100, (1, 1000)))),  # integer tensor
+    ("Spectrogram", dict(n_fft=400, normalized="bogus", x=torch.randn(1, 1000))),
+    ("MelSpectrogram", dict(n_fft=400, x=torch.randn(1, 150))),
+    ("MelSpectrogram", dict(n_fft=400, x=torch.randint(0, 100, (1, 1000), dtype=torch.int16))),
+    ("MelSpectrogram", dict(f_min=9000.0, f_max=8000.0, x=torch.randn(1, 1000))),
+    ("MelScale", dict(f_min=9000.0, f_max=8000.0, x=torch.randn(201, 10))),
+    ("MelScale", dict(mel_scale="bark", x=torch.randn(201, 10))),
+    ("MelScale", dict(norm="l2", x=torch.randn(201, 10))),
+    ("AmplitudeToDB", dict(top_db=-1.0, x=torch.rand(10, 10))),
+    ("MFCC", dict(n_mfcc=200, x=torch.randn(1, 1000))),
+    ("MFCC", dict(dct_type=3, x=torch.randn(1, 1000))),
+])
+def test_rejects_bad_input_like_torchaudio(name, kw):
+    ref_err, our_err = _both(name, **kw)
+    assert ref_err is not None, "torchaudio accepted this input; the case is wrong"
+    assert our_err is not None, f"fastprep accepted input that torchaudio rejects with {ref_err!r}"
+    assert type(our_err) is type(ref_err), f"ours: {our_err!r}  torchaudio: {ref_err!r}"
+    assert str(our_err)  # a message, not a bare exception
+
+
+def test_equal_f_min_f_max_matches_torchaudio():
+    # torchaudio accepts f_min == f_max (a degenerate, all-zero filterbank) with a warning; so do we.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = TAT.MelScale(f_min=8000.0, f_max=8000.0)
+        ours = FA.MelScale(f_min=8000.0, f_max=8000.0)
+    torch.testing.assert_close(ours.fb, ref.fb, equal_nan=True)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_scriptable_alone_and_in_sequential(device):
+    x = synthetic(batch=(2,), length=4000, device=device)
+    mods = [
+        FA.Spectrogram(n_fft=256), FA.Spectrogram(power=None, normalized="window"), FA.MelSpectrogram(n_mels=64),
+        FA.MFCC(melkwargs=dict(n_mels=64)), FA.AmplitudeToDB(top_db=80.0), FA.MelScale(n_stft=201),
+        FA.LogMelSpectrogram(),
+    ]
+    inputs = [x, x, x, x, torch.rand(2, 64, 30, device=device), torch.rand(2, 201, 30, device=device), x]
+    for m, inp in zip(mods, inputs):
+        m = m.to(device)
+        s = torch.jit.script(m)
+        torch.testing.assert_close(s(inp), m(inp))
+    seq = torch.nn.Sequential(FA.MelSpectrogram(n_mels=64), FA.AmplitudeToDB(top_db=80.0)).to(device)
+    ref = torch.nn.Sequential(TAT.MelSpectrogram(n_mels=64), TAT.AmplitudeToDB(top_db=80.0)).to(device)
+    s = torch.jit.script(seq)
+    assert rel_err(s(x), ref(x)) <= 1e-4
+
+
+def test_scripted_module_save_load_roundtrip():
+    m = torch.jit.script(torch.nn.Sequential(FA.MelSpectrogram(n_fft=512, n_mels=40), FA.AmplitudeToDB()))
+    buf = io.BytesIO()
+    torch.jit.save(m, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    x = synthetic(batch=(1,), length=3000)
+    torch.testing.assert_close(loaded(x), m(x))
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("Spectrogram", dict(n_fft=512, win_length=400, hop_length=100)),
+    ("MelSpectrogram", dict(sample_rate=22050, n_fft=1024, n_mels=80, f_max=8000.0, norm="slaney")),
+    ("MelScale", dict(n_mels=40, n_stft=257)),
+    ("MFCC", dict(n_mfcc=13, melkwargs=dict(n_mels=40))),
+])
+def test_state_dict_keys_match_torchaudio(name, kw):
+    ref, ours = getattr(TAT, name)(**kw), getattr(FA, name)(**kw)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    for k, v in ref.state_dict().items():
+        torch.testing.assert_close(ours.state_dict()[k], v, rtol=0, atol=0)
+    ours.load_state_dict(ref.state_dict())  # strict
+
+
+def test_torch_compile_fullgraph():
+    m = FA.MelSpectrogram(n_fft=256, hop_length=64, n_mels=32)
+    x = synthetic(batch=(2,), length=3000)
+    compiled = torch.compile(m, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(x), m(x))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_output_on_input_device(device):
+    x = synthetic(batch=(1,), length=2000, device=device)
+    assert FA.MelSpectrogram().to(device)(x).device == x.device
+
+
+def test_cuda_tensor_on_cpu_only_build_gets_clear_error():
+    import fastprep
+
+    if fastprep.has_cuda_kernels() or not torch.cuda.is_available():
+        pytest.skip("only meaningful for a CPU-only build on a GPU machine")
+    with pytest.raises(RuntimeError, match="no CUDA kernels"):
+        FA.MelSpectrogram()(torch.randn(1, 1000, device="cuda"))
