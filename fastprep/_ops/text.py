@@ -1,1 +1,108 @@
-"""text ops: typed wrappers, fake kernels, autograd."""
+"""text ops: typed wrappers over torch.ops.fastprep and their fake kernels.
+
+The BERT ops take the text as packed UTF-8 (bytes + offsets) and the vocab as
+its hash-table tensors, so they dispatch on the device of those tensors and
+torch.compile / opcheck can trace them. The string ops (basic_english,
+_pack_strings, basic_english_lookup) have no tensor inputs and run on the CPU.
+"""
+
+from typing import List, Tuple
+
+import torch
+from torch import Tensor
+
+from fastprep._extension import check_device
+
+_ops = torch.ops.fastprep
+
+
+def pack_strings(texts: List[str]) -> Tuple[Tensor, Tensor]:
+    """UTF-8 bytes of all texts back to back, and offsets [B + 1] into them."""
+    return _ops._pack_strings.default(texts)
+
+
+def basic_english(line: str) -> List[str]:
+    return _ops.basic_english.default(line)
+
+
+def basic_english_lookup(lines: List[str], vocab: torch.ScriptObject, padding_value: int) -> Tuple[Tensor, Tensor]:
+    return _ops.basic_english_lookup.default(lines, vocab, padding_value)
+
+
+def bert_encode(
+    text_bytes: Tensor,
+    text_offsets: Tensor,
+    vocab_bytes: Tensor,
+    vocab_offsets: Tensor,
+    vocab_slots: Tensor,
+    special_ids: List[int],
+    lowercase: bool,
+    strip_accents: bool,
+    unk_id: int,
+    cls_id: int,
+    sep_id: int,
+    pad_id: int,
+    max_length: int,
+    pad_to: int,
+    add_special_tokens: bool,
+) -> Tuple[Tensor, Tensor]:
+    check_device(text_bytes, "bert_encode")
+    return _ops.bert_encode.default(
+        text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,
+        unk_id, cls_id, sep_id, pad_id, max_length, pad_to, add_special_tokens,
+    )
+
+
+def bert_tokenize(
+    text_bytes: Tensor,
+    text_offsets: Tensor,
+    vocab_bytes: Tensor,
+    vocab_offsets: Tensor,
+    vocab_slots: Tensor,
+    special_ids: List[int],
+    lowercase: bool,
+    strip_accents: bool,
+    unk_id: int,
+) -> Tuple[Tensor, Tensor]:
+    check_device(text_bytes, "bert_tokenize")
+    return _ops.bert_tokenize.default(
+        text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,
+        unk_id,
+    )
+
+
+def _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots):
+    for t, dtype, name in (
+        (text_bytes, torch.uint8, "text_bytes"),
+        (text_offsets, torch.int64, "text_offsets"),
+        (vocab_bytes, torch.uint8, "vocab_bytes"),
+        (vocab_offsets, torch.int64, "vocab_offsets"),
+        (vocab_slots, torch.int32, "vocab_slots"),
+    ):
+        torch._check(t.dtype == dtype, lambda: f"{name} must be {dtype}, got {t.dtype}")
+        torch._check(t.dim() == 1, lambda: f"{name} must be 1-D, got {t.dim()}-D")
+    torch._check(text_offsets.numel() >= 1, lambda: "text_offsets must hold B + 1 offsets")
+
+
+@torch.library.register_fake("fastprep::bert_encode")
+def _bert_encode_fake(
+    text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,
+    unk_id, cls_id, sep_id, pad_id, max_length, pad_to, add_special_tokens,
+):
+    _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots)
+    batch = text_offsets.shape[0] - 1
+    if max_length >= 0 and pad_to >= max_length:
+        width = pad_to  # truncation caps every row at max_length, so the padded width is known
+    else:
+        width = torch.library.get_ctx().new_dynamic_size()  # the longest row: data-dependent
+    ids = text_offsets.new_empty((batch, width))
+    return ids, ids.new_empty((batch, width))
+
+
+@torch.library.register_fake("fastprep::bert_tokenize")
+def _bert_tokenize_fake(
+    text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents, unk_id
+):
+    _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots)
+    total = torch.library.get_ctx().new_dynamic_size()  # number of word pieces: data-dependent
+    return text_offsets.new_empty((total,)), text_offsets.new_empty(text_offsets.shape)

@@ -1,1 +1,67 @@
-"""Demo of the text pipeline (see fastprep.demo)."""
+"""Demo of the text pipeline (see fastprep.demo): BERT ids vs Hugging Face
+tokenizers, and basic_english + vocab vs torchtext's Python rule."""
+
+import re
+
+import torch
+
+from fastprep.demo import bench
+from fastprep.text import BERTTokenizer, _corpus, build_vocab_from_iterator, get_tokenizer
+from fastprep.text.functional import basic_english_to_ids
+
+_PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"]
+_REPLACEMENTS = [" '  ", "", " . ", " ", " , ", " ( ", " ) ", " ! ", " ? ", " ", " ", " "]
+_COMPILED = [(re.compile(p), r) for p, r in zip(_PATTERNS, _REPLACEMENTS)]
+
+
+def _torchtext_basic_english(line):
+    line = line.lower()
+    for pattern_re, replaced_str in _COMPILED:
+        line = pattern_re.sub(replaced_str, line)
+    return line.split()
+
+
+def run():
+    rows = []
+    lines = _corpus.english_lines(2000) + _corpus.multilingual_lines(2000)
+    vocab_path = _corpus.bert_vocab_path()
+    if vocab_path is not None:
+        try:
+            from tokenizers import BertWordPieceTokenizer
+        except ImportError:
+            BertWordPieceTokenizer = None
+        if BertWordPieceTokenizer is not None:
+            tok = BERTTokenizer(vocab_path)
+            hf = BertWordPieceTokenizer(vocab_path, lowercase=True)
+            hf.enable_padding()
+            ids, mask = tok.encode(lines)
+            enc = hf.encode_batch(lines)
+            ref = torch.tensor([e.ids for e in enc])
+            same = ref.shape == ids.shape and bool(torch.equal(ref, ids))
+            rows.append(dict(
+                pipeline=f"BERT WordPiece ids, {len(lines)} lines (en+multi)",
+                reference="hf tokenizers",
+                parity="identical ids" if same else "ids DIFFER",
+                ok=same,
+                ours_ms=bench(lambda: tok.encode(lines), min_time=0.5, warmup=1),
+                ref_ms=bench(lambda: hf.encode_batch(lines), min_time=0.5, warmup=1),
+            ))
+    tokenizer = get_tokenizer("basic_english")
+    v = build_vocab_from_iterator((tokenizer(x) for x in lines), specials=["<unk>"])
+    v.set_default_index(0)
+    stoi = v.get_stoi()
+
+    def baseline():
+        return [[stoi.get(t, 0) for t in _torchtext_basic_english(x)] for x in lines]
+
+    ids, lengths = basic_english_to_ids(lines, v)
+    same = [r[:n] for r, n in zip(ids.tolist(), lengths.tolist())] == baseline()
+    rows.append(dict(
+        pipeline=f"basic_english + vocab, {len(lines)} lines",
+        reference="torchtext rule (py)",
+        parity="identical ids" if same else "ids DIFFER",
+        ok=same,
+        ours_ms=bench(lambda: basic_english_to_ids(lines, v), min_time=0.5, warmup=1),
+        ref_ms=bench(baseline, min_time=0.5, warmup=1),
+    ))
+    return rows

@@ -1,0 +1,200 @@
+"""Generates csrc/text/unicode/bert_tables.h from Python's unicodedata.
+
+usage: python csrc/text/unicode/gen_tables.py [--check]
+
+The header holds what BERT's normalizer and pre-tokenizer need per code point,
+following Hugging Face tokenizers' BertNormalizer / BertPreTokenizer rules:
+  REMOVE      dropped by clean_text: NUL, U+FFFD, categories Cc/Cf/Co except \t \n \r
+  WHITESPACE  Unicode White_Space (split point)
+  CJK         an ideograph that handle_chinese_chars isolates
+  PUNCT       ASCII punctuation or a P* category (isolated by the pre-tokenizer)
+  PYSPACE     str.isspace(): what Python's re \s and str.split() treat as space (basic_english)
+  CASED, CASE_IGNORABLE   what str.lower() consults for the final-sigma rule, probed from str.lower() itself
+and, for three modes, the code points a character becomes:
+  lower        per-character full lowercase mapping (str.lower() of the lone char)
+  strip        NFD, then drop category Mn (accent stripping)
+  strip_lower  strip, then lower
+
+Layout: a two-stage table. stage1[cp >> 8] picks a 256-entry block of stage2,
+stage2 gives a record index, a record holds the flags and three (offset, length)
+slices into a pool of code points (length 0xFF means "unchanged").
+The output depends only on the Unicode version of the running Python, which the
+header records; tests/test_text_unicode.py re-runs this script and compares bytes.
+"""
+
+import argparse
+import os
+import sys
+import unicodedata
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "bert_tables.h")
+
+REMOVE, WHITESPACE, CJK, PUNCT, PYSPACE, CASED, CASE_IGNORABLE = 1, 2, 4, 8, 16, 32, 64
+IDENTITY = 0xFF
+MAX_CP = 0x110000
+
+# Ideograph blocks handle_chinese_chars isolates (BERT's _is_chinese_char list).
+CJK_RANGES = (
+    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
+)
+# unicodedata has no White_Space property; isspace() adds FS/GS/RS/US (bidi B/S), which are not White_Space.
+NOT_WHITE_SPACE = {0x1C, 0x1D, 0x1E, 0x1F}
+
+
+def flags_of(cp):
+    ch = chr(cp)
+    cat = unicodedata.category(ch)
+    f = 0
+    if cp == 0 or cp == 0xFFFD or (ch not in "\t\n\r" and cat in ("Cc", "Cf", "Co")):
+        f |= REMOVE
+    if ch.isspace() and cp not in NOT_WHITE_SPACE:
+        f |= WHITESPACE
+    if any(lo <= cp <= hi for lo, hi in CJK_RANGES):
+        f |= CJK
+    if (cp < 128 and ch.isprintable() and not ch.isalnum() and ch != " ") or cat.startswith("P"):
+        f |= PUNCT
+    if ch.isspace():
+        f |= PYSPACE
+    if 0xD800 <= cp <= 0xDFFF:
+        return f
+    # CPython lowers U+03A3 to final sigma when a cased letter precedes it, skipping case-ignorables:
+    # "1" + ch + SIGMA gives final sigma only if ch is cased (and not ignorable); "a" + ch + SIGMA also if ignorable.
+    after_digit = ("1" + ch + "\u03a3").lower()[-1] == "\u03c2"
+    after_letter = ("a" + ch + "\u03a3").lower()[-1] == "\u03c2"
+    if after_digit:
+        f |= CASED
+    elif after_letter:
+        f |= CASE_IGNORABLE
+    return f
+
+
+def strip(s):
+    return "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")
+
+
+def lower(s):
+    return "".join(c.lower() for c in s)  # per character: no final-sigma context, as Rust's char::to_lowercase
+
+
+def mappings(cp):
+    ch = chr(cp)
+    if 0xD800 <= cp <= 0xDFFF:
+        return (ch, ch, ch)
+    return (lower(ch), strip(ch), lower(strip(ch)))
+
+
+def build():
+    records, record_index = [], {}
+    pool, pool_index = [], {}
+    stage2_blocks, block_index, stage1 = [], {}, []
+
+    def slice_of(orig, mapped):
+        if mapped == orig:
+            return (0, IDENTITY)
+        key = tuple(ord(c) for c in mapped)
+        if key not in pool_index:
+            pool_index[key] = len(pool)
+            pool.extend(key)
+        assert len(key) < IDENTITY
+        return (pool_index[key], len(key))
+
+    for hi in range(MAX_CP >> 8):
+        block = []
+        for lo in range(256):
+            cp = (hi << 8) | lo
+            ch = chr(cp)
+            rec = (flags_of(cp),) + tuple(x for m in mappings(cp) for x in slice_of(ch, m))
+            if rec not in record_index:
+                record_index[rec] = len(records)
+                records.append(rec)
+            block.append(record_index[rec])
+        block = tuple(block)
+        if block not in block_index:
+            block_index[block] = len(stage2_blocks)
+            stage2_blocks.append(block)
+        stage1.append(block_index[block])
+    assert len(records) < 65536 and len(pool) < 65536
+    return stage1, stage2_blocks, records, pool
+
+
+def _rows(values, per_line=24):
+    vals = [str(v) for v in values]
+    return "\n".join("    " + ", ".join(vals[i:i + per_line]) + "," for i in range(0, len(vals), per_line))
+
+
+def render():
+    stage1, blocks, records, pool = build()
+    stage2 = [v for b in blocks for v in b]
+    rec_flat = []
+    for r in records:
+        rec_flat.extend(r)
+    return f"""// Generated by csrc/text/unicode/gen_tables.py from Python {sys.version_info.major}.{sys.version_info.minor}'s unicodedata
+// (Unicode {unicodedata.unidata_version}). Do not edit; re-run the script.
+// {len(stage1)} stage-1 entries, {len(blocks)} blocks, {len(records)} records, {len(pool)} pooled code points.
+#pragma once
+
+#include <cstdint>
+
+// Arrays are declared with FASTPREP_UNICODE_QUAL so a CUDA file can place them in device memory.
+#ifndef FASTPREP_UNICODE_QUAL
+#define FASTPREP_UNICODE_QUAL static constexpr
+#endif
+
+namespace fastprep {{
+namespace text {{
+namespace unicode {{
+
+constexpr const char* kUnicodeVersion = "{unicodedata.unidata_version}";
+constexpr uint8_t kRemove = {REMOVE};
+constexpr uint8_t kWhitespace = {WHITESPACE};
+constexpr uint8_t kCjk = {CJK};
+constexpr uint8_t kPunct = {PUNCT};
+constexpr uint8_t kPySpace = {PYSPACE};
+constexpr uint8_t kCased = {CASED};
+constexpr uint8_t kCaseIgnorable = {CASE_IGNORABLE};
+constexpr uint8_t kIdentity = {IDENTITY};
+constexpr int kRecordWidth = 7;  // flags, then (offset, length) for lower, strip, strip_lower
+constexpr int kStage1Size = {len(stage1)};
+
+FASTPREP_UNICODE_QUAL uint16_t kStage1[] = {{
+{_rows(stage1)}
+}};
+
+FASTPREP_UNICODE_QUAL uint16_t kStage2[] = {{
+{_rows(stage2)}
+}};
+
+FASTPREP_UNICODE_QUAL uint16_t kRecords[] = {{
+{_rows(rec_flat, 28)}
+}};
+
+FASTPREP_UNICODE_QUAL uint32_t kPool[] = {{
+{_rows(pool, 16)}
+}};
+
+}} // namespace unicode
+}} // namespace text
+}} // namespace fastprep
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true", help="exit 1 if the committed header differs")
+    ap.add_argument("--output", default=OUT)
+    args = ap.parse_args()
+    text = render()
+    if args.check:
+        with open(args.output) as f:
+            same = f.read() == text
+        print("up to date" if same else f"{args.output} differs from the generator's output")
+        return 0 if same else 1
+    with open(args.output, "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

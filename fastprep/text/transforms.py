@@ -1,0 +1,129 @@
+"""torchtext.transforms replacements: VocabTransform, Truncate, AddToken, ToTensor,
+BERTTokenizer, and BERTEncode (batch straight to padded tensors)."""
+
+from typing import Any, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+from torch.nn import Module
+
+from fastprep.text import functional as F
+from fastprep.text.tokenizers import BERTTokenizer
+from fastprep.text.vocab import Vocab
+
+__all__ = ["VocabTransform", "Truncate", "AddToken", "ToTensor", "Sequential", "BERTTokenizer", "BERTEncode"]
+
+
+class VocabTransform(Module):
+    r"""Vocab transform to convert input batch of tokens into corresponding token ids.
+
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, vocab: Vocab) -> None:
+        super().__init__()
+        assert isinstance(vocab, Vocab)
+        self.vocab = vocab
+
+    def forward(self, input: Any) -> Any:
+        if torch.jit.isinstance(input, List[str]):
+            return self.vocab.lookup_indices(input)
+        elif torch.jit.isinstance(input, List[List[str]]):
+            output: List[List[int]] = []
+            for tokens in input:
+                output.append(self.vocab.lookup_indices(tokens))
+            return output
+        else:
+            raise TypeError("Input type not supported")
+
+
+class ToTensor(Module):
+    r"""Convert input to torch tensor.
+
+    Args:
+        padding_value: Pad value to make each input in the batch of length equal to the longest sequence.
+        dtype: torch.dtype of output tensor.
+
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, padding_value: Optional[int] = None, dtype: torch.dtype = torch.long) -> None:
+        super().__init__()
+        self.padding_value = padding_value
+        self.dtype = dtype
+
+    def forward(self, input: Any) -> Tensor:
+        return F.to_tensor(input, padding_value=self.padding_value, dtype=self.dtype)
+
+
+class Truncate(Module):
+    r"""Truncate input sequence.
+
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, max_seq_len: int) -> None:
+        super().__init__()
+        self.max_seq_len = max_seq_len
+
+    def forward(self, input: Any) -> Any:
+        return F.truncate(input, self.max_seq_len)
+
+
+class AddToken(Module):
+    r"""Add token to beginning or end of sequence.
+
+    .. properties:: TorchScript
+    """
+
+    def __init__(self, token: Union[int, str], begin: bool = True) -> None:
+        super().__init__()
+        self.token = token
+        self.begin = begin
+
+    def forward(self, input: Any) -> Any:
+        return F.add_token(input, self.token, self.begin)
+
+
+class BERTEncode(Module):
+    r"""Texts to BERT ``input_ids`` and ``attention_mask`` [B, L] int64 in one call, as HF
+    ``encode_batch`` with the same options (see :meth:`BERTTokenizer.encode`).
+
+    .. devices:: CPU CUDA
+    .. properties:: TorchScript
+    """
+
+    def __init__(
+        self,
+        tokenizer: BERTTokenizer,
+        max_length: Optional[int] = None,
+        padding: Union[bool, str] = "longest",
+        truncation: bool = False,
+        add_special_tokens: bool = True,
+        device: Optional[torch.device] = None,
+    ) -> None:
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.padding = padding
+        self.truncation = truncation
+        self.add_special_tokens = add_special_tokens
+        self.device = device
+
+    def forward(self, texts: List[str]) -> Tuple[Tensor, Tensor]:
+        return self.tokenizer.encode(
+            texts, self.max_length, self.padding, self.truncation, self.add_special_tokens, self.device
+        )
+
+
+class Sequential(torch.nn.Sequential):
+    r"""A container to host a sequence of text transforms (torchtext.transforms.Sequential):
+    unlike nn.Sequential it scripts with non-tensor inputs.
+
+    .. properties:: TorchScript
+    """
+
+    def forward(self, input: Any) -> Any:
+        for module in self:
+            input = module(input)
+        return input

@@ -1,0 +1,115 @@
+"""get_tokenizer('basic_english') against torchtext's published rule: lowercase,
+then its regex list applied in order, then str.split(). That list (from
+torchtext/data/utils.py) is the reference, written out here."""
+
+import re
+from collections import OrderedDict
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from fastprep.text import build_vocab_from_iterator, get_tokenizer, vocab
+from fastprep.text import _corpus
+from fastprep.text.functional import basic_english_to_ids
+
+_PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"]
+_REPLACEMENTS = [" '  ", "", " . ", " ", " , ", " ( ", " ) ", " ! ", " ? ", " ", " ", " "]
+_COMPILED = [(re.compile(p), r) for p, r in zip(_PATTERNS, _REPLACEMENTS)]
+
+
+def torchtext_basic_english(line):
+    line = line.lower()
+    for pattern_re, replaced_str in _COMPILED:
+        line = pattern_re.sub(replaced_str, line)
+    return line.split()
+
+
+EDGE = [
+    "",
+    "   ",
+    "Hello, World!",
+    "I don't like \"quotes\" (really)?",
+    "line<br />break<BR />again<br/>not<br  />not",
+    'tricky<br "/>joined and <br" />',
+    "a.b,c;d:e!f?g(h)i",
+    "ΟΔΟΣ Σ ΣΑΣ. ΑΣ'Σ",
+    "İSTANBUL ǅ ẞ Ω",
+    "tabs\tand\nnewlines\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u3000end",
+    "NUL\x00inside",
+    "emoji 😀🥰 CJK 日本語 Ａｂｃ",
+    "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("line", EDGE)
+def test_matches_torchtext_regexes_on_edges(line):
+    assert get_tokenizer("basic_english")(line) == torchtext_basic_english(line)
+
+
+def test_matches_torchtext_regexes_on_corpora():
+    tok = get_tokenizer("basic_english")
+    for line in _corpus.english_lines()[:500] + _corpus.multilingual_lines(500):
+        assert tok(line) == torchtext_basic_english(line), line
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aAbΣσς.,'\"()!?;:<>/ br\t\nİ\u0301\u00adé日😀")) | st.characters(
+    blacklist_categories=("Cs",)), max_size=40))
+def test_matches_torchtext_regexes_on_random_text(line):
+    assert get_tokenizer("basic_english")(line) == torchtext_basic_english(line)
+
+
+def test_split_and_none_tokenizers():
+    for name in (None, "split"):
+        assert get_tokenizer(name)("a  b\tc\u3000d") == "a  b\tc\u3000d".split()
+
+
+def test_callable_passes_through_and_unknown_name_raises():
+    f = lambda s: [s]  # noqa: E731
+    assert get_tokenizer(f) is f
+    with pytest.raises(ValueError, match="Unsupported tokenizer"):
+        get_tokenizer("spacy")
+    with pytest.raises(ValueError, match="only available for Enlish"):
+        get_tokenizer("basic_english", language="de")
+
+
+def test_tokenizer_scripts():
+    tok = get_tokenizer("basic_english")
+    scripted = torch.jit.script(tok)
+    assert scripted("Hello, World!") == ["hello", ",", "world", "!"]
+
+
+def test_basic_english_to_ids_matches_tokenize_then_lookup():
+    lines = _corpus.english_lines()[:300] + _corpus.multilingual_lines(300) + EDGE
+    tok = get_tokenizer("basic_english")
+    v = build_vocab_from_iterator((tok(x) for x in lines[::2]), specials=["<unk>"])
+    v.set_default_index(v["<unk>"])
+    ids, lengths = basic_english_to_ids(lines, v, padding_value=-1)
+    expected = [v(tok(x)) for x in lines]
+    assert lengths.tolist() == [len(e) for e in expected]
+    assert ids.shape == (len(lines), max(len(e) for e in expected))
+    for row, n, e in zip(ids.tolist(), lengths.tolist(), expected):
+        assert row[:n] == e and all(x == -1 for x in row[n:])
+
+
+def test_basic_english_to_ids_unknown_without_default_raises():
+    v = vocab(OrderedDict([("hello", 1)]))
+    with pytest.raises(RuntimeError, match="Token world not found and default index is not set"):
+        basic_english_to_ids(["hello", "Hello world"], v)
+
+
+def test_basic_english_to_ids_empty_batch():
+    v = vocab(OrderedDict([("a", 1)]))
+    ids, lengths = basic_english_to_ids([], v)
+    assert ids.shape == (0, 0) and lengths.shape == (0,)
+    v.set_default_index(0)
+    ids, lengths = basic_english_to_ids(["", "..."], v)
+    assert lengths.tolist() == [0, 3]
+
+
+def test_basic_english_to_ids_scripts():
+    v = build_vocab_from_iterator([["hello", "world"]])
+    f = torch.jit.script(basic_english_to_ids)
+    ids, lengths = f(["Hello world", "world"], v, 0)
+    assert ids.tolist() == [[v["hello"], v["world"]], [v["world"], 0]] and lengths.tolist() == [2, 1]
