@@ -1,6 +1,8 @@
 // The one TORCH_LIBRARY block of fastprep. Op families add their schemas with
 // TORCH_LIBRARY_FRAGMENT in csrc/<family>/<family>_ops.cpp.
+#ifndef FASTPREP_NO_PYTHON_MODULE
 #include <Python.h>
+#endif
 
 #include <torch/library.h>
 #include <torch/version.h>
@@ -31,6 +33,7 @@ TORCH_LIBRARY(fastprep, m) {
 
 } // namespace fastprep
 
+#ifndef FASTPREP_NO_PYTHON_MODULE // the CMake (libtorch) build has no Python
 // An empty module: ops reach Python through the dispatcher, so `import
 // fastprep._C` only has to load the library and run its static registrations.
 extern "C" {
@@ -39,3 +42,4 @@ PyMODINIT_FUNC PyInit__C(void) {
   return PyModule_Create(&module_def);
 }
 }
+#endif
