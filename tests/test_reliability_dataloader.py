@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from fastprep.text import _corpus
 from reliability_datasets import AudioDataset, TextDataset, VisionDataset
 
 METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
@@ -38,6 +37,8 @@ def _assert_batches_equal(a, b):
 
 @pytest.fixture(scope="module")
 def text_dataset():
+    from fastprep.text import _corpus
+
     path = _corpus.bert_vocab_path()
     if path is None:
         pytest.skip("bert-base-uncased vocab.txt not found")

@@ -11,11 +11,9 @@ import zipfile
 
 import pytest
 import torch
-import torchvision.transforms.v2.functional as TVF
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import fastprep.transforms.functional as FF
-from fastprep._ops import vision as vision_ops
+import fastprep
 from fastprep.text import BERTTokenizer, get_tokenizer, vocab as make_vocab
 from fastprep.text import _corpus
 from reliability_utils import run_child
@@ -351,11 +349,21 @@ def test_100mb_line_basic_english_and_vocab():
 # ---------------------------------------------------------------------------------------------
 # Zero strides, overlapping memory, in-place
 
+def _vision():
+    import torchvision.transforms.v2.functional as TVF
+
+    import fastprep.transforms.functional as FF
+    from fastprep._ops import vision as vision_ops
+
+    return TVF, FF, vision_ops
+
+
 def _expanded_image():
     return torch.rand(3, 1, 8).expand(3, 6, 8)
 
 
 def test_inplace_normalize_on_expanded_view_rejected_like_torchvision():
+    TVF, FF, vision_ops = _vision()
     x = _expanded_image()
     with pytest.raises(RuntimeError) as ref:
         TVF.normalize(x, [0.5] * 3, [0.2] * 3, inplace=True)
@@ -365,6 +373,7 @@ def test_inplace_normalize_on_expanded_view_rejected_like_torchvision():
 
 
 def test_out_variant_rejects_zero_stride_out():
+    TVF, FF, vision_ops = _vision()
     x = torch.rand(3, 6, 8)
     out = torch.empty(3, 1, 8).expand(3, 6, 8)
     with pytest.raises(RuntimeError, match="single memory location"):
@@ -378,6 +387,7 @@ def test_out_variant_rejects_zero_stride_out():
                    "'unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
                    "single memory location' RuntimeError")
 def test_out_variant_rejects_partial_overlap_like_torch():
+    TVF, FF, vision_ops = _vision()
     buf = torch.rand(3, 7, 8)
     x, out = buf[:, :6], buf[:, 1:]
     with pytest.raises(RuntimeError, match="single memory location"):
@@ -387,6 +397,7 @@ def test_out_variant_rejects_partial_overlap_like_torch():
 
 
 def test_out_variant_full_alias_is_inplace():
+    TVF, FF, vision_ops = _vision()
     # out is input: the same as torch's x.sub_(...) semantics, computed before anything is written.
     x = torch.rand(3, 6, 8)
     expected = TVF.normalize(x.clone(), [0.5] * 3, [0.2] * 3)
@@ -396,6 +407,7 @@ def test_out_variant_full_alias_is_inplace():
 
 @pytest.mark.parametrize("op", ["normalize", "crop", "hflip", "vflip", "cmn"])
 def test_zero_stride_inputs_everywhere(op):
+    TVF, FF, vision_ops = _vision()
     # Every dim (even C, H and W) broadcast: values must equal the materialized input's result.
     base = torch.rand(1, 1, 1, 1)
     for shape in [(2, 3, 5, 7), (1, 3, 1, 7), (4, 1, 9, 1)]:
@@ -415,6 +427,7 @@ def test_zero_stride_inputs_everywhere(op):
 
 
 def test_outputs_never_alias_a_zero_stride_input():
+    TVF, FF, vision_ops = _vision()
     # Writing into our output must not write through to the input's single element.
     x = torch.zeros(1, 1, 1).expand(3, 4, 5)
     for out in (FF.horizontal_flip(x), FF.vertical_flip(x), FF.crop(x, -1, -1, 3, 3)):

@@ -7,11 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-import fastprep.audio as FA
-import fastprep.transforms as FT
-import fastprep.transforms.functional as FF
-from fastprep.text import BERTTokenizer, build_vocab_from_iterator, get_tokenizer
-from fastprep.text import _corpus
+import fastprep
+
+
+def _vision():
+    import fastprep.transforms as FT
+    import fastprep.transforms.functional as FF
+
+    return FT, FF
 
 THREADS = 8
 ROUNDS = 6  # calls per input per thread
@@ -74,12 +77,15 @@ def _images():
 
 
 def test_vision_pipeline_from_8_threads():
+    FT, _ = _vision()
     pipe = FT.Compose([FT.CenterCrop(48), FT.ToDtype(torch.float32, scale=True),
                        FT.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
     _check(pipe, _images(), _tensor_equal)
 
 
 def test_vision_functional_ops_from_8_threads():
+    _, FF = _vision()
+
     def fn(x):
         return (
             FF.crop_mirror_normalize(x, -3, 5, 40, 33, True, True, [0.5, 0.4, 0.3], [0.2, 0.3, 0.4],
@@ -94,6 +100,7 @@ def test_vision_functional_ops_from_8_threads():
 
 
 def test_scripted_vision_pipeline_from_8_threads():
+    FT, _ = _vision()
     # TorchScript drops the GIL between ops: the kernels really overlap here.
     pipe = torch.jit.script(torch.nn.Sequential(FT.CenterCrop(40), FT.ToDtype(torch.float32, scale=True),
                                                 FT.Normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])))
@@ -101,6 +108,8 @@ def test_scripted_vision_pipeline_from_8_threads():
 
 
 def test_audio_modules_from_8_threads():
+    import fastprep.audio as FA
+
     g = torch.Generator().manual_seed(2)
     waves = [torch.randn(1, 16000, generator=g), torch.randn(3, 8001, generator=g),
              torch.randn(2, 20000, generator=g, dtype=torch.float64)[:, ::2], torch.randn(4000, generator=g)]
@@ -111,6 +120,8 @@ def test_audio_modules_from_8_threads():
 
 
 def test_audio_autograd_from_8_threads():
+    import fastprep.audio as FA
+
     g = torch.Generator().manual_seed(3)
     waves = [torch.randn(2, 4000, generator=g) for _ in range(4)]
     mel = FA.MelSpectrogram(n_fft=256, hop_length=64, n_mels=32)
@@ -125,6 +136,8 @@ def test_audio_autograd_from_8_threads():
 
 @pytest.fixture(scope="module")
 def bert_vocab():
+    from fastprep.text import _corpus
+
     path = _corpus.bert_vocab_path()
     if path is None:
         pytest.skip("bert-base-uncased vocab.txt not found")
@@ -132,6 +145,8 @@ def bert_vocab():
 
 
 def test_bert_tokenizer_from_8_threads(bert_vocab):
+    from fastprep.text import BERTTokenizer, _corpus
+
     lines = _corpus.english_lines()[:200] + _corpus.multilingual_lines(200)
     batches = [lines[i:i + 50] for i in range(0, len(lines), 50)]
     # A fresh tokenizer: its lazily built device tables are first built under contention.
@@ -141,6 +156,8 @@ def test_bert_tokenizer_from_8_threads(bert_vocab):
 
 
 def test_fresh_tokenizer_tables_built_under_contention(bert_vocab):
+    from fastprep.text import BERTTokenizer
+
     for _ in range(3):
         tok = BERTTokenizer(bert_vocab)
         start = threading.Barrier(THREADS)
@@ -156,6 +173,8 @@ def test_fresh_tokenizer_tables_built_under_contention(bert_vocab):
 
 
 def test_one_vocab_shared_across_threads():
+    from fastprep.text import _corpus, build_vocab_from_iterator, get_tokenizer
+
     tok = get_tokenizer("basic_english")
     lines = _corpus.english_lines()[:300]
     vocab = build_vocab_from_iterator((tok(line) for line in lines), specials=["<unk>"])
@@ -174,6 +193,8 @@ def test_one_vocab_shared_across_threads():
 
 
 def test_basic_english_from_8_threads():
+    from fastprep.text import _corpus, get_tokenizer
+
     tok = get_tokenizer("basic_english")
     lines = _corpus.english_lines()[:400]
     chunks = [lines[i:i + 40] for i in range(0, len(lines), 40)]
