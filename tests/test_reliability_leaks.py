@@ -17,6 +17,9 @@ from reliability_utils import rss_bytes
 CALLS = 10_000
 WARMUP = 500
 TOL_MB = 12
+# Backward through the fused mel op costs ~100x a forward call; 2,000 calls of it still turn a leaked
+# per-call gradient buffer (>= 6 KB here) into the same multiple of the tolerance.
+FEWER_CALLS = {"mel_spectrogram_backward": 2_000}
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FASTPREP_SANITIZED") == "1", reason="ASan's quarantine holds freed memory: RSS is meaningless")
@@ -137,13 +140,14 @@ def _op(family, name):
 @pytest.mark.parametrize("family, name", [(f, n) for f, names in NAMES.items() for n in names])
 def test_rss_flat_over_10000_calls(family, name):
     fn = _op(family, name)
+    calls = FEWER_CALLS.get(name, CALLS)
     with torch.no_grad():
-        for _ in range(WARMUP):
+        for _ in range(min(WARMUP, calls // 10)):
             fn()
         gc.collect()
         before = rss_bytes()
-        for _ in range(CALLS):
+        for _ in range(calls):
             fn()
         gc.collect()
         grown = (rss_bytes() - before) / 2**20
-    assert grown < TOL_MB, f"{name}: RSS grew {grown:.1f} MB over {CALLS} calls (tolerance {TOL_MB} MB)"
+    assert grown < TOL_MB, f"{name}: RSS grew {grown:.1f} MB over {calls} calls (tolerance {TOL_MB} MB)"
