@@ -151,3 +151,14 @@ def test_rss_flat_over_10000_calls(family, name):
         gc.collect()
         grown = (rss_bytes() - before) / 2**20
     assert grown < TOL_MB, f"{name}: RSS grew {grown:.1f} MB over {calls} calls (tolerance {TOL_MB} MB)"
+
+
+def test_rss_check_detects_a_planted_leak():
+    # The check itself can fail: keeping one 2 KB buffer per call for 10,000 calls exceeds the tolerance.
+    kept = []
+    gc.collect()
+    before = rss_bytes()
+    for _ in range(CALLS):
+        kept.append(torch.ones(512, dtype=torch.float32))
+    grown = (rss_bytes() - before) / 2**20
+    assert grown >= TOL_MB, f"a planted 20 MB leak grew RSS by only {grown:.1f} MB"
