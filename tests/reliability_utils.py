@@ -60,11 +60,6 @@ def with_layout(x, layout, gen):
     raise ValueError(layout)
 
 
-def expand_like_reference(x):
-    """The values a zero-stride ``x`` stands for, in plain memory (for the reference)."""
-    return x.contiguous()
-
-
 def assert_same(ours, ref, *, exact=True, rtol=None, atol=None):
     assert ours.shape == ref.shape, (ours.shape, ref.shape)
     assert ours.dtype == ref.dtype, (ours.dtype, ref.dtype)

@@ -11,12 +11,10 @@ import zipfile
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
-import fastprep
 from fastprep.text import BERTTokenizer, get_tokenizer, vocab as make_vocab
 from fastprep.text import _corpus
-from reliability_utils import run_child
 
 VOCAB = _corpus.bert_vocab_path()
 needs_bert_vocab = pytest.mark.skipif(VOCAB is None, reason="bert-base-uncased vocab.txt not found")

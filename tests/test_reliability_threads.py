@@ -7,8 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-import fastprep
-
 
 def _vision():
     import fastprep.transforms as FT
