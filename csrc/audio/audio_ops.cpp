@@ -18,7 +18,10 @@ at::Tensor amplitude_to_db(const at::Tensor& x, double multiplier, double amin, 
   at::Tensor x_db = multiplier * at::log10(at::clamp_min(x, amin));
   x_db = x_db - multiplier * db_multiplier;
   if (top_db.has_value()) {
-    // torchaudio's packing: one cut-off per item of (..., channel, freq, time).
+    // torchaudio's packing: one cut-off per item of (..., channel, freq, time); it
+    // indexes the last two dims, so a lower rank is torchaudio's IndexError.
+    TORCH_CHECK_INDEX(x_db.dim() >= 2, "amplitude_to_db with top_db needs an input of at least 2 dimensions "
+                      "(..., freq, time), got shape ", x_db.sizes());
     const auto shape = x_db.sizes().vec();
     const int64_t channels = x_db.dim() > 2 ? shape[shape.size() - 3] : 1;
     at::Tensor packed = x_db.reshape({-1, channels, shape[shape.size() - 2], shape.back()});

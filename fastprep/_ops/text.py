@@ -95,6 +95,16 @@ def _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab
     torch._check(text_offsets.numel() >= 1, lambda: "text_offsets must hold B + 1 offsets")
 
 
+@torch.library.register_fake("fastprep::_pack_strings")
+def _pack_strings_fake(texts):
+    # No tensor inputs, so fake mode cannot infer a device: the packed buffer is always on the CPU, and its
+    # size is known at trace time (the strings are constants of the graph).
+    total = sum(len(t.encode("utf-8")) for t in texts)
+    return torch.empty((total,), dtype=torch.uint8, device="cpu"), torch.empty(
+        (len(texts) + 1,), dtype=torch.int64, device="cpu"
+    )
+
+
 @torch.library.register_fake("fastprep::bert_encode")
 def _bert_encode_fake(
     text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots, special_ids, lowercase, strip_accents,

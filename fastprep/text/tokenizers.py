@@ -100,6 +100,7 @@ class BERTTokenizer(nn.Module):
     __jit_unused_properties__ = ["is_jitable"]
     _never_split: List[str]
     _special_ids: List[int]
+    _cpu_table: List[Tensor]
 
     def __init__(
         self,
@@ -130,6 +131,9 @@ class BERTTokenizer(nn.Module):
         ]
         # Batches smaller than this run on the CPU even when device is CUDA: the GPU pays only at scale.
         self.gpu_min_batch: int = 2048
+        # Held as plain tensors so torch.compile/export trace the CPU path without calling into the
+        # TorchBind object (a method call on it would need a fake class simulating its hash table).
+        self._cpu_table = self.vocab._table(torch.device("cpu"))
 
     def _required_id(self, token: str) -> int:
         if not self.vocab.__contains__(token):
@@ -147,6 +151,8 @@ class BERTTokenizer(nn.Module):
         )
 
     def _table(self, device: torch.device) -> List[Tensor]:
+        if device.type == "cpu":
+            return self._cpu_table
         return self.vocab._table(device)
 
     def _ragged_ids(self, texts: List[str]) -> Tuple[Tensor, Tensor]:
