@@ -6,6 +6,7 @@ intermediate buffer per call (>= 2 KB) would exceed it several times over. Error
 check that throws after allocating must not leak.
 """
 
+import ctypes
 import gc
 import os
 
@@ -13,6 +14,15 @@ import pytest
 import torch
 
 from reliability_utils import rss_bytes
+
+_LIBC = ctypes.CDLL("libc.so.6")
+
+
+def _settle():
+    # Return the heap's free pages to the OS first: otherwise a leak is served from memory freed by
+    # earlier tests and never shows in RSS (a long test run leaves plenty of it).
+    gc.collect()
+    _LIBC.malloc_trim(0)
 
 CALLS = 10_000
 WARMUP = 500
@@ -144,7 +154,7 @@ def test_rss_flat_over_10000_calls(family, name):
     with torch.no_grad():
         for _ in range(min(WARMUP, calls // 10)):
             fn()
-        gc.collect()
+        _settle()
         before = rss_bytes()
         for _ in range(calls):
             fn()
@@ -156,7 +166,7 @@ def test_rss_flat_over_10000_calls(family, name):
 def test_rss_check_detects_a_planted_leak():
     # The check itself can fail: keeping one 2 KB buffer per call for 10,000 calls exceeds the tolerance.
     kept = []
-    gc.collect()
+    _settle()
     before = rss_bytes()
     for _ in range(CALLS):
         kept.append(torch.ones(512, dtype=torch.float32))

@@ -18,6 +18,7 @@
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #endif
 
+#include <algorithm>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -55,6 +56,14 @@ c10::IValue retype(const c10::IValue& v, const c10::TypePtr& t) {
     return v.isNone() ? v : retype(v, opt->getElementType());
   }
   if (v.isList()) {
+    // forward(Any) (torchtext-style tokenizers) tests torch.jit.isinstance(x, List[str]): a
+    // non-empty list of strings declared Any gets its precise type back.
+    if (t->kind() == c10::TypeKind::AnyType) {
+      const auto& elems = v.toListRef();
+      const bool all_str =
+          !elems.empty() && std::all_of(elems.begin(), elems.end(), [](const c10::IValue& e) { return e.isString(); });
+      return all_str ? retype(v, c10::ListType::create(c10::StringType::get())) : v;
+    }
     if (auto lt = t->cast<c10::ListType>()) {
       const auto& elem = lt->getElementType();
       c10::impl::GenericList out(elem);

@@ -531,6 +531,9 @@ class Compose(_Transform):
     .. properties:: TorchScript
     """
 
+    # The eager plan cache (keyed by shape tuples) has no TorchScript type; the scripted forward never uses it.
+    __jit_ignored_attributes__ = ["_plans"]
+
     def __init__(self, transforms: Sequence[Any]) -> None:
         super().__init__()
         if not isinstance(transforms, Sequence):
@@ -571,7 +574,8 @@ class Compose(_Transform):
             return x
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
-        if self._static:
+        # Under torch.compile the plan cache would add a guard (and a recompile) per input shape.
+        if self._static and not torch.compiler.is_compiling():
             key = (x.shape, x.dtype, x.device, x.stride())
             plan = self._plans.get(key, _MISSING)
             if plan is _MISSING:

@@ -37,7 +37,11 @@ def _unwrap(inpt: Any) -> torch.Tensor:
     if type(inpt) is torch.Tensor:
         return inpt
     if isinstance(inpt, torch.Tensor):
-        return inpt.as_subclass(torch.Tensor)
+        # Only tv_tensors are unwrapped: the tracing subclasses of torch.compile / torch.export (fake,
+        # functional tensors) must pass through untouched, as_subclass would turn them into constants.
+        if any(c.__name__ == "TVTensor" for c in type(inpt).__mro__):
+            return inpt.as_subclass(torch.Tensor)
+        return inpt
     raise TypeError(
         f"Input can either be a plain tensor, any TVTensor subclass, or a PIL image, but got {type(inpt)} instead."
     )
@@ -47,6 +51,8 @@ def _unwrap(inpt: Any) -> torch.Tensor:
 def _rewrap(out: torch.Tensor, like: Any) -> torch.Tensor:
     """tv_tensors.Image in -> Image out (torchvision's kernels rewrap the same way)."""
     if type(like) is torch.Tensor or type(out) is not torch.Tensor:
+        return out
+    if not any(c.__name__ == "TVTensor" for c in type(like).__mro__):
         return out
     return out.as_subclass(type(like))
 
@@ -204,12 +210,18 @@ def _center_crop_window(crop_height: int, crop_width: int, image_height: int, im
     if crop_height > image_height:
         top = -((crop_height - image_height) // 2)
     else:
-        top = int(round((image_height - crop_height) / 2.0))
+        top = _half_round_even(image_height - crop_height)
     if crop_width > image_width:
         left = -((crop_width - image_width) // 2)
     else:
-        left = int(round((image_width - crop_width) / 2.0))
+        left = _half_round_even(image_width - crop_width)
     return top, left
+
+
+def _half_round_even(d: int) -> int:
+    """torchvision's int(round(d / 2.0)) (half to even) in integer arithmetic, so torch.compile/export keep
+    the image size symbolic instead of guarding on a float round."""
+    return (d + (d // 2) % 2) // 2
 
 
 def center_crop(inpt: torch.Tensor, output_size: List[int]) -> torch.Tensor:
