@@ -49,6 +49,10 @@ SPEC_CASES = [
     (30, 25, 45, 3.0, False, True, "reflect"),
     (1, 1, 1, 2.0, False, False, "reflect"),
     (2, None, 1, None, False, True, "constant"),
+    # Prime factors above 13 take Bluestein on the CPU: a large prime, twice a prime, a small one.
+    (4093, None, 1000, 2.0, False, True, "reflect"),
+    (4078, 3000, 512, None, "window", True, "constant"),
+    (34, None, 8, 1.0, False, True, "reflect"),
 ]
 
 # Mel grid: (sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max, norm, mel_scale, power, normalized,

@@ -34,7 +34,7 @@ template <typename T, int L>
 struct Workspace {
   std::vector<T> re, im, wre, wim, scratch, frame, xr, xi;
   explicit Workspace(const Context<T>& c) {
-    const int64_t n = c.plan->desc.n;
+    const int64_t n = c.plan->work_n;  // > n_fft points when the plan goes through Bluestein
     re.resize(n * L);
     im.resize(n * L);
     wre.resize(n * L);

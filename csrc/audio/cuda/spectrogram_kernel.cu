@@ -305,13 +305,6 @@ DevicePlan device_plan(int n, at::ScalarType dtype, const at::Device& device) {
   return dp;
 }
 
-inline size_t env_int(const char* name, size_t fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == 0) return fallback;
-  const long n = std::strtol(v, nullptr, 10);
-  return n > 0 ? static_cast<size_t>(n) : fallback;
-}
-
 template <typename T>
 void launch(Params<T>& p, int kind, int64_t batch, int64_t tw_pairs) {
   const int M = p.plan.n;
@@ -322,9 +315,9 @@ void launch(Params<T>& p, int kind, int64_t batch, int64_t tw_pairs) {
   const int skew_shift = sizeof(T) == 4 ? 5 : 4;
   auto buf_len = [&](int frames) { return frames * p.frame_stride + ((frames * p.frame_stride) >> skew_shift) + 1; };
   constexpr size_t kDefaultSmem = 48 * 1024;
-  // Tuning knobs for measurements (FASTPREP_AUDIO_SMEM_KB, FASTPREP_AUDIO_THREADS); defaults measured on H200.
-  static const size_t target_smem = env_int("FASTPREP_AUDIO_SMEM_KB", 64) * 1024;
-  static const int threads = static_cast<int>(env_int("FASTPREP_AUDIO_THREADS", 512));
+  // 64 KB of frames per block and 512 threads measured best on H200 (benchmarks/results/audio-cuda.json).
+  constexpr size_t target_smem = 64 * 1024;
+  constexpr int threads = 512;
   // FastDiv needs every per-block index (fpb * max(M, n_bins, n_mels)) below 2^16.
   const int64_t widest = std::max<int64_t>({static_cast<int64_t>(M) + 1, p.n_bins, p.n_mels});
   TORCH_CHECK(widest < 65536, "spectrogram: n_fft / n_mels too large for the CUDA kernel (", widest, ")");

@@ -1,6 +1,6 @@
 #pragma once
-// Our own mixed-radix FFT (Stockham autosort, radix 8/4/2/3/5 + a generic
-// O(p^2) radix for other primes). No registry package ships a header-only FFT
+// Our own mixed-radix FFT (Stockham autosort, radix 8/4/2/3/5, a generic
+// O(p^2) radix for primes up to 13, Bluestein on the CPU for larger ones). No registry package ships a header-only FFT
 // usable here (see docs/audio.md), and the same butterflies must also run
 // inside the fused CUDA kernel. Twiddles are computed in double and cast once.
 
@@ -171,22 +171,102 @@ FASTPREP_HD void butterfly_generic(int R, const T* in_re, const T* in_im, T* out
   }
 }
 
+// Largest prime factor the generic O(R^2) radix handles; an n with a larger
+// one goes through Bluestein instead (O(n log n), like pocketfft does).
+constexpr int kMaxGenericRadix = 13;
+
+inline int largest_prime_factor(int n) {
+  int largest = 1;
+  for (int p = 2; p * p <= n; ++p) {
+    while (n % p == 0) { largest = p; n /= p; }
+  }
+  return n > 1 ? n : largest;
+}
+
+// Smallest 2^a 3^b 5^c >= n: sizes the fast radices handle.
+inline int smooth_size_at_least(int n) {
+  for (int m = std::max(n, 1);; ++m) {
+    int r = m;
+    for (int p : {2, 3, 5}) {
+      while (r % p == 0) r /= p;
+    }
+    if (r == 1) return m;
+  }
+}
+
+template <typename T>
+struct HostPlan;
+
+// Bluestein: the n-point DFT as a circular convolution of size m >= 2n - 1,
+// X_k = w_k sum_j (x_j w_j) conj(w_{k-j}) with the chirp w_t = e^{-i pi t^2 / n}.
+template <typename T>
+struct Bluestein {
+  std::shared_ptr<const HostPlan<T>> inner;  // size m
+  std::vector<T> chirp;   // w_k, k < n, (re, im) pairs
+  std::vector<T> filter;  // FFT_m of conj(w) wrapped circularly, times 1/m, (re, im) pairs
+};
+
 // Host plan: descriptor + twiddles in the working precision, cached per (n, T).
 template <typename T>
 struct HostPlan {
   PlanDesc desc;
   std::vector<T> tw;        // stage twiddles and generic roots, (re, im) pairs
   std::vector<T> real_tw;   // e^{-2 pi i k / (2n)}, k in [0, n]: half-size real FFT post-pass
-  int max_radix = 1;
+  int max_radix = 1;        // scratch for the generic radix: 4 * max_radix values
+  int work_n = 0;           // points per lane the (re, im, wre, wim) buffers must hold
+  std::shared_ptr<const Bluestein<T>> bluestein;  // set when n has a prime factor > kMaxGenericRadix
 };
+
+template <typename T>
+std::shared_ptr<const HostPlan<T>> host_plan(int n);
+
+template <int L, typename T>
+inline void stockham_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch);
+
+template <typename T>
+std::shared_ptr<const Bluestein<T>> make_bluestein(int n) {
+  auto b = std::make_shared<Bluestein<T>>();
+  const int m = smooth_size_at_least(2 * n - 1);
+  b->inner = host_plan<T>(m);
+  const double pi = 3.14159265358979323846264338327950;
+  // k^2 mod 2n keeps the chirp's angle exact for large k.
+  std::vector<double> wr(n), wi(n);
+  for (int64_t k = 0; k < n; ++k) {
+    const double a = -pi * static_cast<double>((k * k) % (2 * static_cast<int64_t>(n))) / n;
+    wr[k] = std::cos(a);
+    wi[k] = std::sin(a);
+    b->chirp.push_back(static_cast<T>(wr[k]));
+    b->chirp.push_back(static_cast<T>(wi[k]));
+  }
+  // The filter's spectrum is computed once in double, whatever T is.
+  const auto dplan = host_plan<double>(m);
+  std::vector<double> fr(m, 0.0), fi(m, 0.0), tr(m), ti(m), scratch(4 * dplan->max_radix);
+  for (int k = 0; k < n; ++k) {
+    fr[k] = wr[k];
+    fi[k] = -wi[k];
+    if (k > 0) {
+      fr[m - k] = wr[k];
+      fi[m - k] = -wi[k];
+    }
+  }
+  stockham_fft<1>(*dplan, fr.data(), fi.data(), tr.data(), ti.data(), scratch.data());
+  for (int k = 0; k < m; ++k) {
+    b->filter.push_back(static_cast<T>(fr[k] / m));
+    b->filter.push_back(static_cast<T>(fi[k] / m));
+  }
+  return b;
+}
 
 template <typename T>
 std::shared_ptr<const HostPlan<T>> host_plan(int n) {
   static std::mutex mu;
   static std::map<int, std::shared_ptr<const HostPlan<T>>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(n);
-  if (it != cache.end()) return it->second;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(n);
+    if (it != cache.end()) return it->second;
+  }
+  // Built outside the lock: a Bluestein plan asks for its inner plan.
   auto p = std::make_shared<HostPlan<T>>();
   std::vector<double> tw;
   p->desc = make_plan(n, tw);
@@ -197,9 +277,16 @@ std::shared_ptr<const HostPlan<T>> host_plan(int n) {
     p->real_tw.push_back(static_cast<T>(std::cos(a)));
     p->real_tw.push_back(static_cast<T>(std::sin(a)));
   }
-  for (int s = 0; s < p->desc.num_stages; ++s) p->max_radix = std::max(p->max_radix, p->desc.stages[s].radix);
-  cache.emplace(n, p);
-  return p;
+  p->work_n = n;
+  if (largest_prime_factor(n) > kMaxGenericRadix) {
+    p->bluestein = make_bluestein<T>(n);
+    p->work_n = p->bluestein->inner->desc.n;
+    p->max_radix = p->bluestein->inner->max_radix;
+  } else {
+    for (int s = 0; s < p->desc.num_stages; ++s) p->max_radix = std::max(p->max_radix, p->desc.stages[s].radix);
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  return cache.emplace(n, p).first->second;
 }
 
 // Runs one Stockham stage over L interleaved transforms (layout [point][lane]),
@@ -283,10 +370,10 @@ inline void cpu_stage_generic(const Stage& s, int n, const T* tw, const T* xr, c
   }
 }
 
-// Forward complex FFT of L interleaved transforms, in (re, im) -> result in
-// (re, im) (ping-pongs through (wr, wi)); scratch holds 4 * max_radix values.
+// The Stockham passes of p.desc (never a Bluestein plan), in (re, im) ->
+// result in (re, im), ping-ponging through (wre, wim).
 template <int L, typename T>
-inline void cpu_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
+inline void stockham_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
   const PlanDesc& d = p.desc;
   const T* tw = p.tw.data();
   T *xr = re, *xi = im, *yr = wre, *yi = wim;
@@ -305,6 +392,58 @@ inline void cpu_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scrat
   }
   if (xr != re) {
     for (int i = 0; i < d.n * L; ++i) { re[i] = xr[i]; im[i] = xi[i]; }
+  }
+}
+
+template <int L, typename T>
+inline void bluestein_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
+  const Bluestein<T>& b = *p.bluestein;
+  const int n = p.desc.n;
+  const int m = b.inner->desc.n;
+  const T* w = b.chirp.data();
+  const T* f = b.filter.data();
+  for (int k = 0; k < n; ++k) {
+    const T cr = w[2 * k], ci = w[2 * k + 1];
+#pragma GCC ivdep
+    for (int l = 0; l < L; ++l) {
+      const T xr = re[k * L + l], xi = im[k * L + l];
+      re[k * L + l] = xr * cr - xi * ci;
+      im[k * L + l] = xr * ci + xi * cr;
+    }
+  }
+  std::fill(re + static_cast<int64_t>(n) * L, re + static_cast<int64_t>(m) * L, T(0));
+  std::fill(im + static_cast<int64_t>(n) * L, im + static_cast<int64_t>(m) * L, T(0));
+  stockham_fft<L>(*b.inner, re, im, wre, wim, scratch);
+  // Times the filter, conjugated: the inverse FFT is conj(FFT(conj(.))) (1/m is in the filter).
+  for (int k = 0; k < m; ++k) {
+    const T fr = f[2 * k], fi = f[2 * k + 1];
+#pragma GCC ivdep
+    for (int l = 0; l < L; ++l) {
+      const T ar = re[k * L + l], ai = im[k * L + l];
+      re[k * L + l] = ar * fr - ai * fi;
+      im[k * L + l] = -(ar * fi + ai * fr);
+    }
+  }
+  stockham_fft<L>(*b.inner, re, im, wre, wim, scratch);
+  for (int k = 0; k < n; ++k) {
+    const T cr = w[2 * k], ci = w[2 * k + 1];
+#pragma GCC ivdep
+    for (int l = 0; l < L; ++l) {
+      const T yr = re[k * L + l], yi = -im[k * L + l];
+      re[k * L + l] = yr * cr - yi * ci;
+      im[k * L + l] = yr * ci + yi * cr;
+    }
+  }
+}
+
+// Forward complex FFT of L interleaved transforms, in (re, im) -> result in
+// (re, im); the buffers hold p.work_n points per lane, scratch 4 * p.max_radix.
+template <int L, typename T>
+inline void cpu_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
+  if (p.bluestein) {
+    bluestein_fft<L>(p, re, im, wre, wim, scratch);
+  } else {
+    stockham_fft<L>(p, re, im, wre, wim, scratch);
   }
 }
 
