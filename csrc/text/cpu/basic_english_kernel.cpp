@@ -79,18 +79,24 @@ struct AsciiTables {
 template <class Emit>
 bool basic_english_ascii(const std::string& line, std::string& low, Emit&& emit) {
   static const AsciiTables t;
-  low.clear();
-  for (const char ch : line) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (c >= 0x80) {
-      return false;
-    }
-    if (c != '"') {
-      low.push_back(static_cast<char>(t.lower[c]));
-    }
+  const size_t n = line.size();
+  if (low.size() < n) {
+    low.resize(std::max(n, 2 * low.size()));
   }
-  const char* p = low.data();
-  const size_t m = low.size();
+  char* q = &low[0];
+  size_t m = 0;
+  uint8_t any = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<uint8_t>(line[i]);
+    any |= c;
+    // Branch-free '"' deletion: write always, advance unless it was a quote.
+    q[m] = static_cast<char>(t.lower[c & 0x7F]);
+    m += c != '"';
+  }
+  if (any >= 0x80) {
+    return false;
+  }
+  const char* p = q;
   size_t start = 0;
   for (size_t i = 0; i < m; ++i) {
     const auto c = static_cast<uint8_t>(p[i]);
@@ -195,7 +201,8 @@ std::vector<std::string> basic_english(const std::string& line) {
   return tokens;
 }
 
-std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const std::vector<std::string>& lines,
+// c10::List hands out references to the boxed strings: no per-line copy into a std::vector<std::string>.
+std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const c10::List<std::string>& lines,
                                                         const c10::intrusive_ptr<Vocab>& vocab) {
   const int64_t batch = static_cast<int64_t>(lines.size());
   const auto& u = detail::host_unicode_tables();
@@ -216,7 +223,7 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const std::vector<std::s
       auto& out = chunk_ids[c];
       for (int64_t b = c * kChunk; b < std::min(batch, (c + 1) * kChunk); ++b) {
         const size_t before = out.size();
-        basic_english_line(lines[b], u, cps, low, cur, [&](const char* p, size_t n) {
+        basic_english_line(lines.get(b), u, cps, low, cur, [&](const char* p, size_t n) {
           const int32_t id = vb.find(reinterpret_cast<const uint8_t*>(p), static_cast<int64_t>(n));
           if (id >= 0) {
             out.push_back(id);
@@ -248,18 +255,19 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const std::vector<std::s
   return {ids, offsets};
 }
 
-std::tuple<at::Tensor, at::Tensor> pack_strings(const std::vector<std::string>& texts) {
+std::tuple<at::Tensor, at::Tensor> pack_strings(const c10::List<std::string>& texts) {
   const int64_t batch = static_cast<int64_t>(texts.size());
   auto offsets = at::empty({batch + 1}, at::TensorOptions().dtype(at::kLong));
   int64_t* op = offsets.mutable_data_ptr<int64_t>();
   op[0] = 0;
   for (int64_t b = 0; b < batch; ++b) {
-    op[b + 1] = op[b] + static_cast<int64_t>(texts[b].size());
+    op[b + 1] = op[b] + static_cast<int64_t>(texts.get(b).size());
   }
   auto bytes = at::empty({op[batch]}, at::TensorOptions().dtype(at::kByte));
   uint8_t* bp = bytes.mutable_data_ptr<uint8_t>();
   for (int64_t b = 0; b < batch; ++b) {
-    std::copy(texts[b].begin(), texts[b].end(), bp + op[b]);
+    const std::string& t = texts.get(b);
+    std::memcpy(bp + op[b], t.data(), t.size());
   }
   return {bytes, offsets};
 }
