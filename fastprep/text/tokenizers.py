@@ -14,6 +14,12 @@ from fastprep.text.vocab import _make, load_vocab_file
 _ops = torch.ops.fastprep
 
 
+def _is_ascii_space(c: str) -> bool:
+    # By code (a "\v" literal would not survive TorchScript's serialized source).
+    o = ord(c)
+    return o == 32 or (o >= 9 and o <= 13)
+
+
 def _split_tokenizer(x: str) -> List[str]:
     return x.split()
 
@@ -179,7 +185,6 @@ class BERTTokenizer(nn.Module):
         # Leftmost never_split word at pos or later, delimited by ASCII whitespace or the text's ends: (start, end)
         # or (-1, -1). ASCII only, because TorchScript indexes strings by UTF-8 byte (never inside a multi-byte
         # character for an ASCII byte) where Python indexes by code point; both then split the same way.
-        space = " \t\n\r\x0b\x0c"
         best = -1
         best_end = -1
         n = len(text)
@@ -189,7 +194,7 @@ class BERTTokenizer(nn.Module):
             j = text.find(w, pos)
             while j >= 0 and (best < 0 or j < best):
                 e = j + len(w)
-                if (j == 0 or text[j - 1] in space) and (e == n or text[e] in space):
+                if (j == 0 or _is_ascii_space(text[j - 1])) and (e == n or _is_ascii_space(text[e])):
                     best = j
                     best_end = e
                     break
@@ -303,6 +308,10 @@ class BERTTokenizer(nn.Module):
         """
         if not torch.jit.is_scripting():
             _check_texts(texts)
+        if max_length is not None and max_length < 0:
+            raise ValueError("max_length must be >= 0, got " + str(max_length))
+        if add_special_tokens and (self._cls_id < 0 or self._sep_id < 0):
+            raise ValueError("add_special_tokens=True needs [CLS] and [SEP] in the vocab")
         trunc_len = -1
         if truncation:
             trunc_len = max_length if max_length is not None else 512
