@@ -28,6 +28,10 @@ void python_lower(const std::vector<uint32_t>& in, std::vector<uint32_t>& out, c
   auto flags = [&](uint32_t c) { return u.record(c)[0]; };
   for (int64_t i = 0; i < n; ++i) {
     const uint32_t c = in[i];
+    if (c < 0x80) {
+      out.push_back(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      continue;
+    }
     if (c == kCapitalSigma) {
       int64_t j = i - 1;
       while (j >= 0 && (flags(in[j]) & detail::kFlagCaseIgnorable)) {
@@ -76,25 +80,38 @@ struct AsciiTables {
   }
 };
 
+// Eight bytes at a time: a line is ASCII when no byte has its top bit set.
+inline bool is_ascii(const char* p, size_t n) {
+  size_t i = 0;
+  uint64_t acc = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) {
+    acc |= static_cast<uint8_t>(p[i]);
+  }
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
 template <class Emit>
 bool basic_english_ascii(const std::string& line, std::string& low, Emit&& emit) {
   static const AsciiTables t;
   const size_t n = line.size();
+  if (!is_ascii(line.data(), n)) {
+    return false;
+  }
   if (low.size() < n) {
     low.resize(std::max(n, 2 * low.size()));
   }
   char* q = &low[0];
   size_t m = 0;
-  uint8_t any = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto c = static_cast<uint8_t>(line[i]);
-    any |= c;
     // Branch-free '"' deletion: write always, advance unless it was a quote.
-    q[m] = static_cast<char>(t.lower[c & 0x7F]);
+    q[m] = static_cast<char>(t.lower[c]);
     m += c != '"';
-  }
-  if (any >= 0x80) {
-    return false;
   }
   const char* p = q;
   size_t start = 0;
@@ -125,6 +142,104 @@ bool basic_english_ascii(const std::string& line, std::string& low, Emit&& emit)
   return true;
 }
 
+// "<br />" at s[i] once '"' bytes are deleted and ASCII lowercased (no other character lowercases to one of
+// its characters); the index past it, or -1.
+inline int64_t match_br(const uint8_t* s, int64_t n, int64_t i) {
+  static const char kBr[] = "<br />";
+  int k = 0;
+  for (; i < n && k < 6; ++i) {
+    uint8_t c = s[i];
+    if (c == '"') {
+      continue;
+    }
+    c = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    if (c != static_cast<uint8_t>(kBr[k])) {
+      return -1;
+    }
+    ++k;
+  }
+  return k == 6 ? i : -1;
+}
+
+// One pass over the UTF-8 bytes for lines without U+03A3 (no context-dependent lowercasing): ASCII by
+// table, other characters decoded once, copied as they are when lowercasing leaves them alone.
+template <class Emit>
+void basic_english_utf8(const std::string& line, const detail::UnicodeView& u, std::string& cur, Emit&& emit) {
+  const auto* s = reinterpret_cast<const uint8_t*>(line.data());
+  const int64_t n = static_cast<int64_t>(line.size());
+  cur.clear();
+  auto flush = [&] {
+    if (!cur.empty()) {
+      emit(cur.data(), cur.size());
+      cur.clear();
+    }
+  };
+  auto push_cp = [&](uint32_t c) {
+    // A lowercased character: the same rules as the input (none of them maps to ASCII punctuation or spaces
+    // in Unicode 14, but the check keeps this path equal to the code-point one by construction).
+    switch (c) {
+      case '\'':
+      case '.':
+      case ',':
+      case '(':
+      case ')':
+      case '!':
+      case '?':
+        flush();
+        cur.push_back(static_cast<char>(c));
+        flush();
+        return;
+      case ';':
+      case ':':
+        flush();
+        return;
+      case '"':
+        return;
+      default:
+        break;
+    }
+    if (c < 0x80 ? (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f))
+                 : (u.record(c)[0] & detail::kFlagPySpace) != 0) {
+      flush();
+      return;
+    }
+    uint8_t buf[4];
+    cur.append(reinterpret_cast<const char*>(buf), detail::encode_utf8(c, buf));
+  };
+  constexpr int m = static_cast<int>(detail::CaseMode::kLower);
+  for (int64_t i = 0; i < n;) {
+    const uint8_t b = s[i];
+    if (b < 0x80) {
+      if (b == '<') {
+        const int64_t e = match_br(s, n, i);
+        if (e >= 0) {
+          flush();
+          i = e;
+          continue;
+        }
+      }
+      push_cp(b >= 'A' && b <= 'Z' ? b + 32u : b);
+      ++i;
+      continue;
+    }
+    const int64_t at = i;
+    const uint32_t c = detail::next_code_point(s, n, &i);
+    const uint16_t* rec = u.record(c);
+    if (rec[0] & detail::kFlagPySpace) {
+      flush();
+    } else if (rec[2 + 2 * m] != detail::kIdentityLen) {
+      for (int k = 0; k < rec[2 + 2 * m]; ++k) {
+        push_cp(u.pool[rec[1 + 2 * m] + k]);
+      }
+    } else if (c != detail::kReplacementChar) {
+      cur.append(line.data() + at, static_cast<size_t>(i - at));  // unchanged: its bytes as they are
+    } else {
+      push_cp(c);
+    }
+  }
+  flush();
+}
+
 // The general path, any Unicode. Calls emit(const char*, size_t) per token. Equivalent to torchtext's sequence
 // ' -> " '  ", " -> "", . -> " . ", "<br />" -> " ", , ( ) ! ? -> isolated,
 // ; : -> " ", then split(): only the '"' deletion can create a "<br />" match,
@@ -133,6 +248,11 @@ template <class Emit>
 void basic_english_line(const std::string& line, const detail::UnicodeView& u, std::vector<uint32_t>& cps,
                         std::vector<uint32_t>& low, std::string& cur, Emit&& emit) {
   if (basic_english_ascii(line, cur, emit)) {
+    return;
+  }
+  // U+03A3 (CE A3) needs its neighbours for the final-sigma rule: the code-point path below.
+  if (line.find("\xCE\xA3") == std::string::npos) {
+    basic_english_utf8(line, u, cur, emit);
     return;
   }
   cps.clear();
@@ -180,6 +300,15 @@ void basic_english_line(const std::string& line, const detail::UnicodeView& u, s
         continue;
       default:
         break;
+    }
+    if (c < 0x80) {
+      // str.isspace() on ASCII: \t \n \v \f \r, FS GS RS US and space.
+      if (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f)) {
+        flush();
+      } else {
+        cur.push_back(static_cast<char>(c));
+      }
+      continue;
     }
     if (u.record(c)[0] & detail::kFlagPySpace) {
       flush();
