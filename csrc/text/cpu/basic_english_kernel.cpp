@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "text/cpu/parallel_chunks.h"
 #include "text/text_core.h"
 #include "text/unicode/tables.h"
 #include "text/vocab.h"
@@ -338,17 +339,21 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const c10::List<std::str
   const Vocab& vb = *vocab;
   const auto default_index = vb.get_default_index();
   // Lines in fixed chunks, each filling one flat buffer: no allocation per line.
-  constexpr int64_t kChunk = 256;
+  constexpr int64_t kChunk = 128;
   const int64_t nchunks = (batch + kChunk - 1) / kChunk;
   std::vector<std::vector<int64_t>> chunk_ids(nchunks);
   std::vector<int64_t> counts(batch);
   // The first unknown token of each chunk when no default index is set; reported after the parallel loop.
   std::vector<std::string> missing(nchunks);
   std::vector<int64_t> missing_line(nchunks, -1);
-  at::parallel_for(0, nchunks, 1, [&](int64_t cbegin, int64_t cend) {
+  int64_t nbytes = 0;
+  for (int64_t b = 0; b < batch && nbytes < detail::kMinParallelBytes; ++b) {
+    nbytes += static_cast<int64_t>(lines.get(b).size());
+  }
+  detail::parallel_chunks(nchunks, nbytes, [&](const auto& next) {
     std::vector<uint32_t> cps, low;
     std::string cur;
-    for (int64_t c = cbegin; c < cend; ++c) {
+    for (int64_t c; (c = next()) >= 0;) {
       auto& out = chunk_ids[c];
       for (int64_t b = c * kChunk; b < std::min(batch, (c + 1) * kChunk); ++b) {
         const size_t before = out.size();

@@ -10,6 +10,7 @@
 
 #include "text/bert_args.h"
 #include "text/cpu/large_alloc.h"
+#include "text/cpu/parallel_chunks.h"
 #include "text/text_core.h"
 #include "text/unicode/tables.h"
 
@@ -56,9 +57,9 @@ Rows tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
   rows.ids.resize(nchunks);
   rows.start.resize(batch);
   rows.length.resize(batch);
-  at::parallel_for(0, nchunks, 1, [&](int64_t cbegin, int64_t cend) {
+  detail::parallel_chunks(nchunks, offs[batch] - offs[0], [&](const auto& next) {
     detail::WordBuffer w;
-    for (int64_t c = cbegin; c < cend; ++c) {
+    for (int64_t c; (c = next()) >= 0;) {
       auto& out = rows.ids[c];
       // About one id per 5 bytes of text: one reservation covers most chunks.
       out.reserve(static_cast<size_t>((offs[std::min(batch, (c + 1) * kChunk)] - offs[c * kChunk]) / 4 + 16));
