@@ -358,7 +358,7 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const c10::List<std::str
       for (int64_t b = c * kChunk; b < std::min(batch, (c + 1) * kChunk); ++b) {
         const size_t before = out.size();
         basic_english_line(lines.get(b), u, cps, low, cur, [&](const char* p, size_t n) {
-          const int32_t id = vb.find(reinterpret_cast<const uint8_t*>(p), static_cast<int64_t>(n));
+          const int32_t id = vb.find_fast(reinterpret_cast<const uint8_t*>(p), static_cast<int64_t>(n));
           if (id >= 0) {
             out.push_back(id);
           } else if (default_index) {
