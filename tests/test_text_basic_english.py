@@ -127,3 +127,21 @@ def test_basic_english_lookup_ragged_matches_padded():
     assert offsets[0] == 0 and torch.equal(offsets[1:] - offsets[:-1], lengths)
     for i in range(len(lines)):
         assert ids[offsets[i]:offsets[i + 1]].tolist() == padded[i, : lengths[i]].tolist()
+
+
+def test_lookup_index_follows_vocab_edits_and_long_tokens():
+    # basic_english_lookup uses the Vocab's own string index: it must follow insert/append and agree with
+    # __getitem__ on tokens of every length (the hash reads 8 bytes at a time) and on duplicates-free misses.
+    from fastprep.text.functional import basic_english_lookup
+
+    words = ["a", "bb", "seven77", "eight888", "nine99999", "x" * 16, "y" * 17, "日本語", "émigré"]
+    v = vocab(OrderedDict((w, 1) for w in words), specials=["<unk>"])
+    v.set_default_index(0)
+    line = " ".join(words + ["missing", "x" * 15, "eight88"])
+    ids, _ = basic_english_lookup([line], v)
+    assert ids.tolist() == [v[w] for w in get_tokenizer("basic_english")(line)]
+    v.insert_token("missing", 3)
+    v.append_token("eight88")
+    ids, _ = basic_english_lookup([line], v)
+    assert ids.tolist() == [v[w] for w in get_tokenizer("basic_english")(line)]
+    assert ids.tolist()[len(words)] == 3 and ids.tolist()[-1] == len(v) - 1

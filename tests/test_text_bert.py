@@ -329,3 +329,64 @@ def test_cuda_tensor_on_cpu_only_build_is_one_clear_error():
     with pytest.raises(RuntimeError, match="no CUDA kernels"):
         fastprep._ops.text.bert_encode(data.cuda(), offsets.cuda(), *tok.vocab._table(torch.device("cuda")),
                                        [], True, True, 100, 101, 102, 0, -1, -1, True)
+
+
+NEVER_SPLIT_TEXTS = [
+    "hello [unused1] world!",
+    "[unused1] Café, naïve [unused5] x",
+    "no specials here",
+    "",
+    "[unused1]",
+    "a[unused1]b [unused1] [UNK] [unused5]. end",
+]
+
+
+def test_encode_never_split_matches_forward():
+    tok = BERTTokenizer(VOCAB, never_split=["[unused1]", "[unused5]", "notinvocab"])
+    lines = NEVER_SPLIT_TEXTS + ["notinvocab stays whole", "x " * 40]
+    ids, mask = tok.encode(lines)
+    rows = tok(lines)
+    for i, row in enumerate(rows):
+        expect = [tok._cls_id] + [int(x) for x in row] + [tok._sep_id]
+        assert ids[i, : len(expect)].tolist() == expect
+        assert mask[i].sum().item() == len(expect)
+        assert (ids[i, len(expect):] == tok._pad_id).all()
+    assert rows[-2][0] == str(tok._unk_id)  # a never_split word missing from the vocab is [UNK], whole
+
+
+def test_encode_never_split_matches_hf_added_special_tokens():
+    # HF's equivalent: the words registered as special tokens (not split, not lowercased); the texts keep them
+    # whitespace-separated, where the two definitions agree.
+    hf = _hf()
+    hf.add_special_tokens(["[unused1]", "[unused5]"])
+    texts = [t for t in NEVER_SPLIT_TEXTS if "a[unused1]b" not in t]
+    tok = BERTTokenizer(VOCAB, never_split=["[unused1]", "[unused5]"])
+    for kwargs in (dict(), dict(max_length=6, truncation=True, padding="max_length")):
+        ids, mask = tok.encode(texts, **kwargs)
+        h = _hf()
+        h.add_special_tokens(["[unused1]", "[unused5]"])
+        if kwargs:
+            h.enable_truncation(6)
+            h.enable_padding(length=6)
+        else:
+            h.enable_padding()
+        enc = h.encode_batch(texts)
+        assert ids.tolist() == [e.ids for e in enc]
+        assert mask.tolist() == [e.attention_mask for e in enc]
+    # without never_split the word is split into pieces
+    plain = BERTTokenizer(VOCAB).encode(["[unused1]"])[0]
+    assert plain.shape[1] > 3
+
+
+def test_encode_never_split_scripts_and_checks_arguments():
+    tok = BERTTokenizer(VOCAB, never_split=["[unused1]"])
+    scripted = torch.jit.script(tok)
+    a = scripted.encode(NEVER_SPLIT_TEXTS, 5, "max_length", True, True, None)
+    b = tok.encode(NEVER_SPLIT_TEXTS, 5, "max_length", True, True, None)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[0].shape == (len(NEVER_SPLIT_TEXTS), 5)
+    with pytest.raises(ValueError):
+        tok.encode(NEVER_SPLIT_TEXTS, padding=False)
+    with pytest.raises(ValueError):
+        tok.encode(NEVER_SPLIT_TEXTS, max_length=1, truncation=True)
+    ids, mask = tok.encode([], max_length=4, padding="max_length")
+    assert ids.shape == (0, 4) and mask.shape == (0, 4)

@@ -227,7 +227,26 @@ constexpr int kMaxSpecials = 8;
 struct Specials {
   int n = 0;
   int32_t ids[kMaxSpecials];
+  // Bit c set when some special token may start with byte c: most positions skip the match loop.
+  // All bits set (the default) means every position is tried.
+  uint32_t first[8] = {~0u, ~0u, ~0u, ~0u, ~0u, ~0u, ~0u, ~0u};
+
+  FASTPREP_HD bool may_start(uint8_t c) const { return n > 0 && ((first[c >> 5] >> (c & 31)) & 1u); }
 };
+
+// Narrows sp.first to the first bytes of the special tokens; needs the token bytes on the host.
+inline void set_special_first_bytes(Specials& sp, const VocabView& v) {
+  for (auto& f : sp.first) {
+    f = 0;
+  }
+  for (int k = 0; k < sp.n; ++k) {
+    const int64_t b = v.offsets[sp.ids[k]];
+    if (b >= 0 && b < v.nbytes && v.offsets[sp.ids[k] + 1] > b) {
+      const uint8_t c = v.bytes[b];
+      sp.first[c >> 5] |= 1u << (c & 31);
+    }
+  }
+}
 
 // The longest special token starting at s[i], as (index, byte length); index -1 when none.
 FASTPREP_HD int match_special(const uint8_t* s, int64_t n, int64_t i, const VocabView& v, const Specials& sp,
@@ -263,7 +282,7 @@ FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, co
   w.nchars = 0;
   int64_t i = 0;
   while (i < n) {
-    if (sp.n > 0) {
+    if (sp.may_start(s[i])) {
       int64_t len;
       const int k = match_special(s, n, i, v, sp, &len);
       if (k >= 0) {

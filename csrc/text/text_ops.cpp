@@ -27,9 +27,13 @@ void register_vocab_class() {
           .def("get_stoi", &Vocab::get_stoi)
           .def("get_itos", &Vocab::get_itos)
           .def("_table", &Vocab::table)
+          // What fastprep._ops.text's fake Vocab is rebuilt from under torch.compile / torch.export.
           .def("__obj_flatten__",
                [](const c10::intrusive_ptr<Vocab>& self) {
-                 return std::make_tuple(std::make_tuple(std::string("itos"), self->get_itos()));
+                 const auto d = self->get_default_index();
+                 return std::make_tuple(std::make_tuple(std::string("itos"), self->get_itos()),
+                                        std::make_tuple(std::string("default_index"),
+                                                        d ? std::vector<int64_t>{*d} : std::vector<int64_t>{}));
                })
           .def_pickle([](const c10::intrusive_ptr<Vocab>& self) { return self->state(); },
                       [](VocabState state) { return Vocab::from_state(std::move(state)); });

@@ -9,6 +9,7 @@
 #include <torch/custom_class.h>
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -42,6 +43,44 @@ struct Vocab : torch::CustomClassHolder {
   // -1 when absent.
   int32_t find(const std::string& token) const { return find(reinterpret_cast<const uint8_t*>(token.data()), token.size()); }
   int32_t find(const uint8_t* s, int64_t n) const { return view().find(detail::fnv_hash(s, n), nullptr, 0, s, n); }
+  // The same answer as find(), from a CPU-only index built for string lookups (basic_english): a word-at-a-time
+  // hash and 32 bits of it kept beside each id, so a probe that misses touches neither offsets nor bytes.
+  int32_t find_fast(const uint8_t* s, int64_t n) const {
+    const uint64_t h = fast_hash(s, n);
+    const uint64_t mask = fast_slots_.size() - 1;
+    const uint64_t tag = h >> 32;
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t e = fast_slots_[i];
+      if (e == 0) {
+        return -1;
+      }
+      if ((e >> 32) == tag) {
+        const int64_t id = static_cast<int64_t>(e & 0xFFFFFFFFu) - 1;
+        const int64_t b = offsets_[id];
+        if (offsets_[id + 1] - b == n && std::memcmp(bytes_.data() + b, s, static_cast<size_t>(n)) == 0) {
+          return static_cast<int32_t>(id);
+        }
+      }
+    }
+  }
+  static uint64_t fast_hash(const uint8_t* s, int64_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(n);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s + i, 8);
+      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 32;
+    }
+    if (i < n) {
+      uint64_t w = 0;
+      std::memcpy(&w, s + i, static_cast<size_t>(n - i));
+      h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    }
+    h ^= h >> 29;
+    h *= 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 32);
+  }
   detail::VocabView view() const {
     return {bytes_.data(), offsets_.data(), slots_.data(), static_cast<int64_t>(slots_.size()) - 1, len(),
             static_cast<int64_t>(bytes_.size())};
@@ -63,6 +102,7 @@ struct Vocab : torch::CustomClassHolder {
   std::vector<uint8_t> bytes_;
   std::vector<int64_t> offsets_{0};
   std::vector<int32_t> slots_{-1};
+  std::vector<uint64_t> fast_slots_{0}; // (hash >> 32) << 32 | (id + 1); 0 is empty
   c10::optional<int64_t> default_index_;
   std::mutex cache_mutex_;
   std::map<std::string, std::vector<at::Tensor>> device_tables_;

@@ -10,6 +10,7 @@ from typing import List, Tuple
 
 import torch
 from torch import Tensor
+from torch._library.fake_class_registry import register_fake_class
 
 from fastprep._extension import check_device
 
@@ -127,3 +128,80 @@ def _bert_tokenize_fake(
     _check_bert_fake(text_bytes, text_offsets, vocab_bytes, vocab_offsets, vocab_slots)
     total = torch.library.get_ctx().new_dynamic_size()  # number of word pieces: data-dependent
     return text_offsets.new_empty((total,)), text_offsets.new_empty(text_offsets.shape)
+
+
+@register_fake_class("fastprep::Vocab")
+class FakeVocab:
+    """The Vocab as torch.compile / torch.export see it: rebuilt from the C++ object's ``__obj_flatten__``
+    (itos and the default index) and answering every read-only method as the C++ class does, so traced
+    lookups give the real ids. Lookups of constant strings are folded into the graph; the mutators are
+    refused inside a traced region (they would change only this copy)."""
+
+    def __init__(self, itos: List[str], default_index: List[int]) -> None:
+        self.itos = list(itos)
+        self.stoi = {}
+        for i, t in enumerate(self.itos):
+            self.stoi.setdefault(t, i)
+        self.default_index = default_index[0] if len(default_index) > 0 else None
+
+    @classmethod
+    def __obj_unflatten__(cls, flat):
+        return cls(**dict(flat))
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    def __getitem__(self, token: str) -> int:
+        i = self.stoi.get(token)
+        if i is not None:
+            return i
+        if self.default_index is None:
+            raise RuntimeError(f"Token {token} not found and default index is not set")
+        return self.default_index
+
+    def get_default_index(self):
+        return self.default_index
+
+    def lookup_indices(self, tokens: List[str]) -> List[int]:
+        return [self.__getitem__(t) for t in tokens]
+
+    def lookup_token(self, index: int) -> str:
+        if not 0 <= index < len(self.itos):
+            raise RuntimeError(f"Specified index {index} is out of bounds for vocab of size {len(self.itos)}")
+        return self.itos[index]
+
+    def lookup_tokens(self, indices: List[int]) -> List[str]:
+        return [self.lookup_token(i) for i in indices]
+
+    def get_stoi(self):
+        return dict(self.stoi)
+
+    def get_itos(self) -> List[str]:
+        return list(self.itos)
+
+    def _table(self, device):
+        # Shapes of the C++ table: token bytes, offsets [V + 1], power-of-two slots >= 2 V + 2.
+        cap = 2
+        while cap < 2 * len(self.itos) + 2:
+            cap <<= 1
+        nbytes = sum(len(t.encode("utf-8")) for t in self.itos)
+        return [
+            torch.empty((nbytes,), dtype=torch.uint8, device=device),
+            torch.empty((len(self.itos) + 1,), dtype=torch.int64, device=device),
+            torch.empty((cap,), dtype=torch.int32, device=device),
+        ]
+
+    def _refuse(self, name):
+        raise RuntimeError(f"Vocab.{name} cannot run inside torch.compile / torch.export: call it before tracing")
+
+    def set_default_index(self, index) -> None:
+        self._refuse("set_default_index")
+
+    def insert_token(self, token: str, index: int) -> None:
+        self._refuse("insert_token")
+
+    def append_token(self, token: str) -> None:
+        self._refuse("append_token")

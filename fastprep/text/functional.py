@@ -12,14 +12,48 @@ from fastprep.text.tokenizers import BERTTokenizer
 from fastprep.text.vocab import Vocab
 
 
+def _list_kind(input: Any) -> str:
+    # Eager / torch.compile stand-in for torch.jit.isinstance, which Dynamo refuses to trace:
+    # "int", "str", "int2", "str2" for List[int], List[str], List[List[int]], List[List[str]], else "".
+    if not isinstance(input, (list, tuple)):
+        return ""
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in input):
+        return "int"
+    if all(isinstance(x, str) for x in input):
+        return "str"
+    if all(isinstance(x, (list, tuple)) for x in input):
+        inner = [_list_kind(x) for x in input]
+        if all(k == "int" for k in inner):
+            return "int2"
+        if all(k in ("str", "int") and (k == "str" or len(x) == 0) for k, x in zip(inner, input)):
+            return "str2"
+    return ""
+
+
+@torch.jit.unused
+def _to_tensor_eager(input: Any, padding_value: Optional[int], dtype: torch.dtype) -> Tensor:
+    kind = _list_kind(input)
+    if kind == "int":
+        return torch.tensor(input, dtype=torch.long)
+    if kind == "int2":
+        if padding_value is None:
+            return torch.tensor(input, dtype=dtype)
+        return pad_sequence(
+            [torch.tensor(ids, dtype=dtype) for ids in input], batch_first=True, padding_value=float(padding_value)
+        )
+    raise TypeError("Input type not supported")
+
+
 def to_tensor(input: Any, padding_value: Optional[int] = None, dtype: torch.dtype = torch.long) -> Tensor:
     r"""Convert input to torch tensor (torchtext.functional.to_tensor).
 
     A List[int] becomes a long tensor (torchtext ignores ``dtype`` there); a List[List[int]] is
     padded with ``padding_value`` when given.
 
-    .. properties:: TorchScript
+    .. properties:: TorchScript, torch.compile
     """
+    if not torch.jit.is_scripting():
+        return _to_tensor_eager(input, padding_value, dtype)
     if torch.jit.isinstance(input, List[int]):
         return torch.tensor(input, dtype=torch.long)
     elif torch.jit.isinstance(input, List[List[int]]):

@@ -14,6 +14,12 @@ from fastprep.text.vocab import _make, load_vocab_file
 _ops = torch.ops.fastprep
 
 
+def _is_ascii_space(c: str) -> bool:
+    # By code (a "\v" literal would not survive TorchScript's serialized source).
+    o = ord(c)
+    return o == 32 or (o >= 9 and o <= 13)
+
+
 def _split_tokenizer(x: str) -> List[str]:
     return x.split()
 
@@ -88,7 +94,8 @@ class BERTTokenizer(nn.Module):
         do_lower_case: lowercase the text.
         strip_accents: strip accents; None follows do_lower_case.
         return_tokens: forward returns word pieces instead of ids (as strings, like torchtext).
-        never_split: whitespace-separated words passed through whole (looked up as is).
+        never_split: words passed through whole where ASCII whitespace (or the text's start/end) delimits them:
+            not lowercased nor split, looked up as is ([UNK] when absent); in forward() and encode() alike.
 
     ``encode(texts, max_length, padding, truncation, add_special_tokens, device)``
     returns ``input_ids`` [B, L] int64 and ``attention_mask``, as HF ``encode_batch``.
@@ -174,20 +181,41 @@ class BERTTokenizer(nn.Module):
             out.append(self._ids_never_split(text))
         return out
 
+    def _next_never_split(self, text: str, pos: int) -> Tuple[int, int]:
+        # Leftmost never_split word at pos or later, delimited by ASCII whitespace or the text's ends: (start, end)
+        # or (-1, -1). ASCII only, because TorchScript indexes strings by UTF-8 byte (never inside a multi-byte
+        # character for an ASCII byte) where Python indexes by code point; both then split the same way.
+        best = -1
+        best_end = -1
+        n = len(text)
+        for w in self._never_split:
+            if len(w) == 0:
+                continue
+            j = text.find(w, pos)
+            while j >= 0 and (best < 0 or j < best):
+                e = j + len(w)
+                if (j == 0 or _is_ascii_space(text[j - 1])) and (e == n or _is_ascii_space(text[e])):
+                    best = j
+                    best_end = e
+                    break
+                j = text.find(w, j + 1)
+        return best, best_end
+
     def _ids_never_split(self, text: str) -> List[int]:
-        # never_split words (whitespace-separated) are looked up whole; the runs between them are tokenized.
+        # never_split words are looked up whole ([UNK] when absent); the text between them is tokenized as is.
         row: List[int] = []
-        run: List[str] = []
-        for word in text.split():
-            if word in self._never_split:
-                if len(run) > 0:
-                    row.extend(self._batch_ids_plain([" ".join(run)])[0])
-                    run = []
-                row.append(self.vocab.__getitem__(word) if self.vocab.__contains__(word) else self._unk_id)
-            else:
-                run.append(word)
-        if len(run) > 0:
-            row.extend(self._batch_ids_plain([" ".join(run)])[0])
+        pos = 0
+        while True:
+            start, end = self._next_never_split(text, pos)
+            if start < 0:
+                break
+            if start > pos:
+                row.extend(self._batch_ids_plain([text[pos:start]])[0])
+            word = text[start:end]
+            row.append(self.vocab.__getitem__(word) if self.vocab.__contains__(word) else self._unk_id)
+            pos = end
+        if pos < len(text):
+            row.extend(self._batch_ids_plain([text[pos:]])[0])
         return row
 
     def _batch_ids_plain(self, texts: List[str]) -> List[List[int]]:
@@ -225,6 +253,38 @@ class BERTTokenizer(nn.Module):
         else:
             raise TypeError("Input type not supported")
 
+    def _encode_rows(
+        self, rows: List[List[int]], trunc_len: int, pad_to: int, add_special_tokens: bool
+    ) -> Tuple[Tensor, Tensor]:
+        # The never_split path: rows come from forward()'s tokenization; same truncation and padding as bert_encode.
+        extra = 2 if add_special_tokens else 0
+        budget = -1
+        if trunc_len >= 0:
+            if trunc_len < extra:
+                raise ValueError(
+                    "max_length=" + str(trunc_len) + " leaves no room for the " + str(extra) + " special tokens"
+                )
+            budget = trunc_len - extra
+        full: List[List[int]] = []
+        for row in rows:
+            r = row if budget < 0 else row[:budget]
+            full.append([self._cls_id] + r + [self._sep_id] if add_special_tokens else r)
+        lengths = [len(r) for r in full]
+        longest = max(lengths) if len(lengths) > 0 else 0
+        if pad_to == -2 and len(lengths) > 0 and min(lengths) != longest:
+            raise ValueError(
+                "Unable to create tensor: without padding the rows must have equal lengths, got lengths from "
+                + str(min(lengths)) + " to " + str(longest) + "; use padding='longest' or 'max_length' (and truncation=True)"
+            )
+        width = max(longest, pad_to) if pad_to >= 0 else longest
+        ids = torch.full((len(full), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(full), width), dtype=torch.long)
+        for i, r in enumerate(full):
+            if len(r) > 0:
+                ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+                mask[i, : len(r)] = 1
+        return ids, mask
+
     @torch.jit.export
     def encode(
         self,
@@ -248,8 +308,6 @@ class BERTTokenizer(nn.Module):
         """
         if not torch.jit.is_scripting():
             _check_texts(texts)
-        if len(self._never_split) > 0:
-            raise ValueError("encode() does not support never_split; use forward() for that tokenizer")
         if max_length is not None and max_length < 0:
             raise ValueError("max_length must be >= 0, got " + str(max_length))
         if add_special_tokens and (self._cls_id < 0 or self._sep_id < 0):
@@ -259,6 +317,9 @@ class BERTTokenizer(nn.Module):
             trunc_len = max_length if max_length is not None else 512
         pad_to = _padding_code(padding, max_length)
         dev = torch.device("cpu") if device is None else device
+        if len(self._never_split) > 0:
+            ids, mask = self._encode_rows(self._batch_ids(texts), trunc_len, pad_to, add_special_tokens)
+            return ids.to(dev), mask.to(dev)
         data, offsets = _ops._pack_strings(texts)
         run_on = torch.device("cpu")
         if dev.type == "cuda" and len(texts) >= self.gpu_min_batch:

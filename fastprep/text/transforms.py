@@ -26,6 +26,8 @@ class VocabTransform(Module):
         self.vocab = vocab
 
     def forward(self, input: Any) -> Any:
+        if not torch.jit.is_scripting():
+            return self._forward_eager(input)
         if torch.jit.isinstance(input, List[str]):
             return self.vocab.lookup_indices(input)
         elif torch.jit.isinstance(input, List[List[str]]):
@@ -35,6 +37,19 @@ class VocabTransform(Module):
             return output
         else:
             raise TypeError("Input type not supported")
+
+
+    @torch.jit.unused
+    def _forward_eager(self, input: Any) -> Any:
+        # torch.jit.isinstance stops Dynamo; plain checks let torch.compile trace the Vocab's (fake) lookups.
+        kind = F._list_kind(input)
+        if kind == "str" or (kind == "int" and len(input) == 0):
+            return self.vocab.lookup_indices(list(input))
+        if kind == "str2" or kind == "int2":
+            if kind == "int2" and any(len(x) > 0 for x in input):
+                raise TypeError("Input type not supported")
+            return [self.vocab.lookup_indices(list(tokens)) for tokens in input]
+        raise TypeError("Input type not supported")
 
 
 class ToTensor(Module):

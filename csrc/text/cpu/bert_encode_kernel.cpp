@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "text/bert_args.h"
+#include "text/cpu/large_alloc.h"
+#include "text/cpu/parallel_chunks.h"
 #include "text/text_core.h"
 #include "text/unicode/tables.h"
 
@@ -18,8 +20,8 @@ namespace {
 
 using detail::CaseMode;
 
-// Lines per task: enough work to amortize scheduling, small enough to balance ragged lines.
-constexpr int64_t kGrain = 32;
+// Lines per chunk: enough work to amortize scheduling, small enough to balance ragged lines.
+constexpr int64_t kChunk = 64;
 
 void check_text_offsets_cpu(const at::Tensor& offsets, int64_t nbytes) {
   const int64_t* o = offsets.const_data_ptr<int64_t>();
@@ -32,28 +34,49 @@ void check_text_offsets_cpu(const at::Tensor& offsets, int64_t nbytes) {
   }
 }
 
-// Tokenizes every line into rows[b] (at most `budget` ids each).
-std::vector<std::vector<int32_t>> tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
-                                                const detail::VocabView& v, const detail::Specials& sp,
-                                                CaseMode mode, int32_t unk_id, int64_t budget) {
+// Ids of every line, one flat buffer per chunk of kChunk lines (no allocation per line):
+// line b is ids[b / kChunk][start[b] .. start[b] + length[b]).
+struct Rows {
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<int64_t> start;
+  std::vector<int64_t> length;
+
+  const int32_t* row(int64_t b) const { return ids[b / kChunk].data() + start[b]; }
+};
+
+// Tokenizes every line (at most `budget` ids each).
+Rows tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets, const detail::VocabView& v,
+                   const detail::Specials& sp, CaseMode mode, int32_t unk_id, int64_t budget) {
   check_text_offsets_cpu(text_offsets, text_bytes.numel());
   const int64_t batch = text_offsets.numel() - 1;
   const uint8_t* bytes = text_bytes.const_data_ptr<uint8_t>();
   const int64_t* offs = text_offsets.const_data_ptr<int64_t>();
   const detail::UnicodeView& u = detail::host_unicode_tables();
-  std::vector<std::vector<int32_t>> rows(batch);
-  at::parallel_for(0, batch, kGrain, [&](int64_t begin, int64_t end) {
+  const int64_t nchunks = (batch + kChunk - 1) / kChunk;
+  Rows rows;
+  rows.ids.resize(nchunks);
+  rows.start.resize(batch);
+  rows.length.resize(batch);
+  detail::parallel_chunks(nchunks, offs[batch] - offs[0], [&](const auto& next) {
     detail::WordBuffer w;
-    for (int64_t b = begin; b < end; ++b) {
-      auto& row = rows[b];
-      auto sink = [&](int32_t id) {
-        if (static_cast<int64_t>(row.size()) >= budget) {
-          return false;
-        }
-        row.push_back(id);
-        return true;
-      };
-      detail::bert_line(bytes + offs[b], offs[b + 1] - offs[b], u, v, sp, mode, unk_id, w, sink);
+    for (int64_t c; (c = next()) >= 0;) {
+      auto& out = rows.ids[c];
+      // About one id per 5 bytes of text: one reservation covers most chunks.
+      out.reserve(static_cast<size_t>((offs[std::min(batch, (c + 1) * kChunk)] - offs[c * kChunk]) / 4 + 16));
+      for (int64_t b = c * kChunk; b < std::min(batch, (c + 1) * kChunk); ++b) {
+        const int64_t before = static_cast<int64_t>(out.size());
+        const int64_t limit = budget == INT64_MAX ? INT64_MAX : before + budget;
+        auto sink = [&](int32_t id) {
+          if (static_cast<int64_t>(out.size()) >= limit) {
+            return false;
+          }
+          out.push_back(id);
+          return true;
+        };
+        detail::bert_line(bytes + offs[b], offs[b + 1] - offs[b], u, v, sp, mode, unk_id, w, sink);
+        rows.start[b] = before;
+        rows.length[b] = static_cast<int64_t>(out.size()) - before;
+      }
     }
   });
   return rows;
@@ -75,38 +98,43 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cpu(const at::Tensor& text_bytes_
   const auto vocab_offsets = vocab_offsets_in.contiguous();
   const auto vocab_slots = vocab_slots_in.contiguous();
   const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
-  const auto sp = detail::specials_of(special_ids, v.ntokens);
+  auto sp = detail::specials_of(special_ids, v.ntokens);
+  detail::set_special_first_bytes(sp, v);
   const auto rows = tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
                                   static_cast<int32_t>(unk_id), budget);
-  const int64_t batch = static_cast<int64_t>(rows.size());
+  const int64_t batch = static_cast<int64_t>(rows.length.size());
   const int64_t extra = add_special_tokens ? 2 : 0;
   int64_t longest = 0, shortest = INT64_MAX;
-  for (const auto& r : rows) {
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(r.size()) + extra);
-    shortest = std::min<int64_t>(shortest, static_cast<int64_t>(r.size()) + extra);
+  for (const int64_t n : rows.length) {
+    longest = std::max<int64_t>(longest, n + extra);
+    shortest = std::min<int64_t>(shortest, n + extra);
   }
   TORCH_CHECK_VALUE(pad_to != -2 || batch == 0 || shortest == longest,
                     "Unable to create tensor: without padding the rows must have equal lengths, got lengths from ",
                     shortest, " to ", longest, "; use padding='longest' or 'max_length' (and truncation=True)");
   const int64_t width = pad_to >= 0 ? std::max(longest, pad_to) : longest;
-  auto ids = at::full({batch, width}, pad_id, at::TensorOptions().dtype(at::kLong));
-  auto mask = at::zeros({batch, width}, at::TensorOptions().dtype(at::kLong));
+  // Uninitialized: every element is written once below (ids then padding, ones then zeros).
+  auto ids = detail::empty_large({batch, width}, at::kLong);
+  auto mask = detail::empty_large({batch, width}, at::kLong);
   int64_t* ip = ids.mutable_data_ptr<int64_t>();
   int64_t* mp = mask.mutable_data_ptr<int64_t>();
-  at::parallel_for(0, batch, 256, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, batch, kChunk, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       int64_t* row = ip + b * width;
       int64_t k = 0;
       if (add_special_tokens) {
         row[k++] = cls_id;
       }
-      for (const int32_t id : rows[b]) {
-        row[k++] = id;
+      const int32_t* src = rows.row(b);
+      for (int64_t j = 0; j < rows.length[b]; ++j) {
+        row[k++] = src[j];
       }
       if (add_special_tokens) {
         row[k++] = sep_id;
       }
+      std::fill(row + k, row + width, pad_id);
       std::fill(mp + b * width, mp + b * width + k, int64_t{1});
+      std::fill(mp + b * width + k, mp + (b + 1) * width, int64_t{0});
     }
   });
   return {ids, mask};
@@ -125,21 +153,22 @@ std::tuple<at::Tensor, at::Tensor> bert_tokenize_cpu(const at::Tensor& text_byte
   const auto vocab_offsets = vocab_offsets_in.contiguous();
   const auto vocab_slots = vocab_slots_in.contiguous();
   const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
-  const auto sp = detail::specials_of(special_ids, v.ntokens);
+  auto sp = detail::specials_of(special_ids, v.ntokens);
+  detail::set_special_first_bytes(sp, v);
   const auto rows = tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
                                   static_cast<int32_t>(unk_id), INT64_MAX);
-  const int64_t batch = static_cast<int64_t>(rows.size());
+  const int64_t batch = static_cast<int64_t>(rows.length.size());
   auto offsets = at::empty({batch + 1}, at::TensorOptions().dtype(at::kLong));
   int64_t* op = offsets.mutable_data_ptr<int64_t>();
   op[0] = 0;
   for (int64_t b = 0; b < batch; ++b) {
-    op[b + 1] = op[b] + static_cast<int64_t>(rows[b].size());
+    op[b + 1] = op[b] + rows.length[b];
   }
-  auto ids = at::empty({op[batch]}, at::TensorOptions().dtype(at::kLong));
+  auto ids = detail::empty_large({op[batch]}, at::kLong);
   int64_t* ip = ids.mutable_data_ptr<int64_t>();
-  at::parallel_for(0, batch, 256, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, batch, kChunk, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      std::copy(rows[b].begin(), rows[b].end(), ip + op[b]);
+      std::copy(rows.row(b), rows.row(b) + rows.length[b], ip + op[b]);
     }
   });
   return {ids, offsets};
