@@ -5,10 +5,7 @@ usage: python benchmarks/bench_audio.py [--device cpu|cuda]   (or benchmarks/run
 """
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import sys
 
 import torch
@@ -19,6 +16,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import torchaudio.transforms as TAT  # noqa: E402
 
+import _results  # noqa: E402
+
 import fastprep  # noqa: E402
 import fastprep.audio as FA  # noqa: E402
 
@@ -27,17 +26,6 @@ CONFIGS = [
     ("whisper", 16000, 400, 160, 80, None, 30, 8, 64),
     ("tts", 22050, 1024, 256, 80, 8000.0, 10, 8, 64),
 ]
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _time_ms(fn, device, min_run_time):
@@ -88,18 +76,9 @@ def main(device="cpu", min_run_time=1.0):
         results.append(row)
         print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
               + (f"   librosa {row['librosa_ms']:.1f} ms" if "librosa_ms" in row else ""))
-    meta = dict(
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        torch=torch.__version__, fastprep=fastprep.build_info(), device=device,
-        device_name=torch.cuda.get_device_name() if device == "cuda" else _cpu_name(), cpu_count=os.cpu_count(),
-        threads=torch.get_num_threads(), command=" ".join(["python"] + sys.argv) if __name__ == "__main__" else
-        f"python benchmarks/run.py --only audio --device {device}",
-    )
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    path = os.path.join(HERE, "results", f"audio-{'cuda' if device == 'cuda' else 'cpu'}.json")
-    with open(path, "w") as f:
-        json.dump(dict(meta=meta, results=results), f, indent=2)
-    print(f"wrote {os.path.relpath(path, os.path.dirname(HERE))}")
+    command = (" ".join(["python"] + sys.argv) if __name__ == "__main__"
+               else f"python benchmarks/run.py --only audio --device {device}")
+    _results.write("audio", device, results, command)
     return results
 
 

@@ -17,11 +17,8 @@ Writes benchmarks/results/text-<device>.json.
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -33,19 +30,10 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import torch  # noqa: E402
 
+import _results  # noqa: E402
+
 from fastprep.text import BERTTokenizer, _corpus, build_vocab_from_iterator, get_tokenizer  # noqa: E402
 from fastprep.text.functional import basic_english_lookup  # noqa: E402
-
-_PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"]
-_REPLACEMENTS = [" '  ", "", " . ", " ", " , ", " ( ", " ) ", " ! ", " ? ", " ", " ", " "]
-_COMPILED = [(re.compile(p), r) for p, r in zip(_PATTERNS, _REPLACEMENTS)]
-
-
-def _py_basic_english(line):
-    line = line.lower()
-    for pattern_re, replaced_str in _COMPILED:
-        line = pattern_re.sub(replaced_str, line)
-    return line.split()
 
 
 def _time(fn, repeat=5, sync=False):
@@ -121,7 +109,7 @@ def main(device="cpu", n_lines=20000):
     }
     tok = BERTTokenizer(vocab_path)
     results = []
-    print(f"text benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+    print(f"text benchmark: {_results.cpu_name()}, {os.cpu_count()} cpus, "
           f"torch threads {all_threads}, device {device}")
     for cname, lines in corpora.items():
         mb = sum(len(x.encode()) for x in lines) / 1e6
@@ -141,7 +129,7 @@ def main(device="cpu", n_lines=20000):
         stoi = v.get_stoi()
 
         def baseline():
-            return [[stoi.get(t, 0) for t in _py_basic_english(x)] for x in lines]
+            return [[stoi.get(t, 0) for t in _corpus.torchtext_basic_english(x)] for x in lines]
 
         ref_ms = _time(baseline, repeat=3)
         for label, threads in (("1 thread", 1), (f"{all_threads} threads", all_threads)):
@@ -171,15 +159,8 @@ def main(device="cpu", n_lines=20000):
                                     f"fastprep cpu ({all_threads} thr)", mb, bool(torch.equal(a, b)),
                                     gpu=torch.cuda.get_device_name()))
 
-    meta = dict(device=device, gpu=torch.cuda.get_device_name() if device == "cuda" and torch.cuda.is_available()
-                else None, cpu_count=os.cpu_count(), torch_threads=all_threads, torch=torch.__version__,
-                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                command=f"python benchmarks/bench_text.py --device {device} --lines {n_lines}")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", f"text-{'cuda' if device == 'cuda' else 'cpu'}.json")
-    with open(out, "w") as f:
-        json.dump(dict(meta=meta, results=results), f, indent=1)
-    print(f"  wrote {out}")
+    _results.write("text", device, results, f"python benchmarks/bench_text.py --device {device} --lines {n_lines}",
+                   torch_threads=all_threads)
     return results
 
 

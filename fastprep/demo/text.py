@@ -1,24 +1,11 @@
 """Demo of the text pipeline (see fastprep.demo): BERT ids vs Hugging Face
 tokenizers, and basic_english + vocab vs torchtext's Python rule."""
 
-import re
-
 import torch
 
 from fastprep.demo import bench
 from fastprep.text import BERTTokenizer, _corpus, build_vocab_from_iterator, get_tokenizer
 from fastprep.text.functional import basic_english_lookup
-
-_PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"]
-_REPLACEMENTS = [" '  ", "", " . ", " ", " , ", " ( ", " ) ", " ! ", " ? ", " ", " ", " "]
-_COMPILED = [(re.compile(p), r) for p, r in zip(_PATTERNS, _REPLACEMENTS)]
-
-
-def _torchtext_basic_english(line):
-    line = line.lower()
-    for pattern_re, replaced_str in _COMPILED:
-        line = pattern_re.sub(replaced_str, line)
-    return line.split()
 
 
 def run():
@@ -52,7 +39,7 @@ def run():
     stoi = v.get_stoi()
 
     def baseline():
-        return [[stoi.get(t, 0) for t in _torchtext_basic_english(x)] for x in lines]
+        return [[stoi.get(t, 0) for t in _corpus.torchtext_basic_english(x)] for x in lines]
 
     ids, offsets = basic_english_lookup(lines, v)
     flat, ends = ids.tolist(), offsets.tolist()
