@@ -27,6 +27,12 @@ TORCH_LIBRARY_FRAGMENT(fastprep, m) {
       "crop_mirror_normalize.batched(Tensor input, Tensor windows, Tensor flips, SymInt height, SymInt width, "
       "float[]? mean=None, float[]? std=None, bool scale=True, ScalarType? dtype=None, bool input_hwc=False, "
       "bool channels_last=False, float[]? fill=None, bool fast=False) -> Tensor");
+  // Eager Compose fast path: RandomCrop + flips drawn inside the op (torchvision's draws, in order) and the
+  // fused kernel, one call. Not traceable (it reads the global generator): compile/script use the ops above.
+  m.def(
+      "_random_crop_mirror_normalize(Tensor input, int[] crop, float[] flip_p, int[] flip_horizontal, "
+      "float[]? mean=None, float[]? std=None, bool scale=True, ScalarType? dtype=None, float[]? fill=None) -> Tensor",
+      {at::Tag::nondeterministic_seeded});
 }
 
 } // namespace vision

@@ -251,6 +251,18 @@ class RandomCrop(_Transform):
 
     def _params(self, h: int, w: int) -> Tuple[int, int, List[int]]:
         """torchvision's make_params: (top, left) in padded coordinates and [left, right, top, bottom] padding."""
+        ph, pw, pad = self._geometry(h, w)
+        ch, cw = self.size[0], self.size[1]
+        top = 0
+        left = 0
+        if ph > ch:
+            top = int(torch.randint(0, ph - ch + 1, size=()).item())
+        if pw > cw:
+            left = int(torch.randint(0, pw - cw + 1, size=()).item())
+        return top, left, pad
+
+    def _geometry(self, h: int, w: int) -> Tuple[int, int, List[int]]:
+        """The padded size and [left, right, top, bottom] padding make_params draws in (no draws here)."""
         ph, pw = h, w
         pl, pr, pt, pb = 0, 0, 0, 0
         pad = self.padding
@@ -275,13 +287,7 @@ class RandomCrop(_Transform):
                 f"Required crop size {(ch, cw)} is larger than "
                 f"{'padded ' if pad is not None else ''}input image size {(ph, pw)}."
             )
-        top = 0
-        left = 0
-        if ph > ch:
-            top = int(torch.randint(0, ph - ch + 1, size=()).item())
-        if pw > cw:
-            left = int(torch.randint(0, pw - cw + 1, size=()).item())
-        return top, left, [pl, pr, pt, pb]
+        return ph, pw, [pl, pr, pt, pb]
 
     def _one(self, x: torch.Tensor, fill: Optional[List[float]]) -> torch.Tensor:
         h, w = x.shape[-2], x.shape[-1]
@@ -508,6 +514,8 @@ _CMN_DEFAULTS = (False, False, None, None, True, None, False, False, None, False
 def _execute(x: torch.Tensor, kind: str, args: Any) -> torch.Tensor:
     if kind == "op":
         return torch.ops.fastprep.crop_mirror_normalize.default(x, *args)
+    if kind == "random":
+        return torch.ops.fastprep._random_crop_mirror_normalize.default(x, *args)
     if kind == "same":
         return x
     if kind == "view":
@@ -546,8 +554,19 @@ class Compose(_Transform):
             self.transforms = list(transforms)
         # A deterministic, fully fusible pipeline (the eval one) depends only on the input's
         # shape/dtype/device: its op arguments are computed once per input signature.
+        plain_norm = not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms)
         self._static = all(type(t) in (CenterCrop, ToDtype, ConvertImageDtype, Normalize) for t in self.transforms) \
-            and not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms)
+            and plain_norm
+        # The train pipeline (RandomCrop, flips, then converts): its draws and kernel run in one op call
+        # (_random_crop_mirror_normalize draws exactly what the transforms would, in the same order).
+        ts = list(self.transforms)
+        k = 1
+        while k < len(ts) and type(ts[k]) in (RandomHorizontalFlip, RandomVerticalFlip) and not ts[k].per_sample:
+            k += 1
+        self._random = bool(ts) and type(ts[0]) is RandomCrop and ts[0].padding_mode == "constant" \
+            and not ts[0].per_sample and plain_norm \
+            and all(type(t) in (ToDtype, ConvertImageDtype, Normalize) for t in ts[k:])
+        self._nflips = k - 1
         self._plans: Dict[Any, Tuple[str, Any]] = {}
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
@@ -575,11 +594,11 @@ class Compose(_Transform):
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
         # Under torch.compile the plan cache would add a guard (and a recompile) per input shape.
-        if self._static and not torch.compiler.is_compiling():
-            key = (x.shape, x.dtype, x.device, x.stride())
+        if (self._static or self._random) and not torch.compiler.is_compiling():
+            key = (x.shape, x.dtype, x.device, x.stride(), plain)
             plan = self._plans.get(key, _MISSING)
             if plan is _MISSING:
-                plan = self._static_plan(x, plain)
+                plan = self._static_plan(x, plain) if self._static else self._random_plan(x, plain)
             if plan is not None:
                 out = _execute(x, *plan)
                 return out if plain else F._rewrap(out, inpt)
@@ -616,7 +635,34 @@ class Compose(_Transform):
         else:
             plan = st.plan()
         if len(self._plans) < 64:
-            self._plans[(x.shape, x.dtype, x.device, x.stride())] = plan
+            self._plans[(x.shape, x.dtype, x.device, x.stride(), plain)] = plan
+        return plan
+
+    @torch.jit.unused
+    def _random_plan(self, x: torch.Tensor, plain: bool) -> Optional[Tuple[str, Any]]:
+        """The train pipeline's op arguments for this input signature, or None for the general path
+        (which then raises or cuts exactly as running the transforms would)."""
+        plan = None
+        rc = self.transforms[0]
+        if x.ndim >= 3 and x.numel() > 0:
+            try:
+                ph, pw, pad = rc._geometry(x.shape[-2], x.shape[-1])
+                padded = pad[0] != 0 or pad[1] != 0 or pad[2] != 0 or pad[3] != 0
+                fill = F._fill_for(rc._fill_tensor if plain else rc._fill_image, x.dtype) if padded else None
+            except (ValueError, RuntimeError):
+                ph = -1
+            if ph >= 0:
+                ch, cw = rc.size[0], rc.size[1]
+                st = _Fused(x, plain)
+                st.h, st.w, st.full = ch, cw, False  # after the crop: what the converts' fusion rules see
+                flips = self.transforms[1 : 1 + self._nflips]
+                if all(t._fuse(st) for t in self.transforms[1 + self._nflips :]) and (
+                        st.dtype is not None or st.mean is not None):
+                    plan = ("random", ([ph - ch, pw - cw, -pad[2], -pad[0], ch, cw], [t._p32 for t in flips],
+                                       [1 if t._horizontal else 0 for t in flips], st.mean, st.std,
+                                       st.scale if st.dtype is not None else False, st.dtype, fill))
+        if len(self._plans) < 64:
+            self._plans[(x.shape, x.dtype, x.device, x.stride(), plain)] = plan
         return plan
 
     def extra_repr(self) -> str:
