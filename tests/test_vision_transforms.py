@@ -291,3 +291,13 @@ def test_compose_train_fast_path_is_one_call():
     c = T.Compose(TRAIN_FAST[1](T))
     c(image((3, 32, 33)))
     assert [p[0] for p in c._plans.values()] == ["random"]
+
+
+def test_compose_train_fast_path_yields_to_changed_defaults():
+    # torch.rand(1) follows the default dtype (float64 draws use the generator differently): general path.
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        run_both(lambda M: M.Compose(TRAIN_FAST[1](M)), image((3, 32, 33)), seeds=range(12))
+    finally:
+        torch.set_default_dtype(old)

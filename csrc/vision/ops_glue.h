@@ -5,6 +5,8 @@
 
 #include "vision/cmn_plan.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 #include <ATen/native/Resize.h>
 #include <c10/util/OptionalArrayRef.h>
 
@@ -273,7 +275,8 @@ at::Tensor cmn_batched_op(const at::Tensor& input, const at::Tensor& windows, co
 // Eager fast path of Compose([RandomCrop, Random{Horizontal,Vertical}Flip..., ToDtype, Normalize]):
 // torchvision v2's draws and the fused kernel in one dispatcher call. The draws are the same ATen calls
 // Python makes (torch.randint(0, n + 1, size=()) per axis that needs cropping, height first, then
-// torch.rand(1) per flip, in order), on the default CPU generator, so they consume it identically.
+// torch.rand(1) per flip, in order), on the default CPU generator, so they consume it identically
+// (tests/test_vision_transforms.py checks outputs and the generator state after, seed for seed).
 // crop = (range_h, range_w, offset_top, offset_left, height, width): top = randint(0, range_h + 1) +
 // offset_top when range_h > 0, else offset_top (offset = -padding); same for left.
 // flip_p[i] is the flip's p rounded to float32 (torchvision compares the float32 draw with it);
@@ -289,20 +292,27 @@ at::Tensor random_cmn_op(const at::Tensor& input, at::IntArrayRef crop, at::Arra
   TORCH_CHECK_VALUE(crop[0] >= 0 && crop[1] >= 0, "crop ranges must be non-negative, got (", crop[0], ", ", crop[1], ")");
   // Validate everything that can fail before drawing, so a bad call leaves the generator untouched.
   Plan p = make_plan(input, crop[4], crop[5], opt(mean), opt(std), scale, dtype, false, false, opt(fill), false, false);
-  const auto long_opts = at::TensorOptions().dtype(at::kLong);
   Windows w;
   w.top = crop[2];
   w.left = crop[3];
-  if (crop[0] > 0) {
-    w.top += at::randint(0, crop[0] + 1, {}, long_opts).item<int64_t>();
-  }
-  if (crop[1] > 0) {
-    w.left += at::randint(0, crop[1] + 1, {}, long_opts).item<int64_t>();
-  }
-  for (size_t i = 0; i < flip_p.size(); ++i) {
-    const float u = at::rand({1}).item<float>();
-    if (u < static_cast<float>(flip_p[i])) {
-      (flip_horizontal[i] != 0 ? w.flip_h : w.flip_v) ^= true;
+  {
+    // The helpers torch's own CPU kernels draw a one-element randint (random_from_to_kernel) and rand
+    // (uniform_kernel) with, compiled from the installed torch's headers: the same values, the same
+    // generator steps, without three tensor allocations and dispatches.
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    auto* g = at::check_generator<at::CPUGeneratorImpl>(gen);
+    std::lock_guard<std::mutex> lock(g->mutex_);
+    if (crop[0] > 0) {
+      w.top += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[0] + 1), 0)(g);
+    }
+    if (crop[1] > 0) {
+      w.left += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[1] + 1), 0)(g);
+    }
+    at::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+    for (size_t i = 0; i < flip_p.size(); ++i) {
+      if (static_cast<float>(uniform(g)) < static_cast<float>(flip_p[i])) {
+        (flip_horizontal[i] != 0 ? w.flip_h : w.flip_v) ^= true;
+      }
     }
   }
   Run(p, w);

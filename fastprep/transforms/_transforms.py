@@ -511,6 +511,16 @@ def _global_hooks() -> bool:
 _CMN_DEFAULTS = (False, False, None, None, True, None, False, False, None, False)
 
 
+_CMN = torch.ops.fastprep.crop_mirror_normalize.default
+_RANDOM_CMN = torch.ops.fastprep._random_crop_mirror_normalize.default
+
+
+def _native_draws() -> bool:
+    """The in-op draws equal torch.randint / torch.rand(1) on the default CPU generator in float32; a
+    default dtype or device changed by the user (set_default_device is a function mode) takes the general path."""
+    return torch.get_default_dtype() is torch.float32 and not torch._C._is_torch_function_mode_enabled()
+
+
 def _execute(x: torch.Tensor, kind: str, args: Any) -> torch.Tensor:
     if kind == "op":
         return torch.ops.fastprep.crop_mirror_normalize.default(x, *args)
@@ -540,7 +550,7 @@ class Compose(_Transform):
     """
 
     # The eager plan cache (keyed by shape tuples) has no TorchScript type; the scripted forward never uses it.
-    __jit_ignored_attributes__ = ["_plans"]
+    __jit_ignored_attributes__ = ["_plans", "_direct"]
 
     def __init__(self, transforms: Sequence[Any]) -> None:
         super().__init__()
@@ -568,6 +578,8 @@ class Compose(_Transform):
             and all(type(t) in (ToDtype, ConvertImageDtype, Normalize) for t in ts[k:])
         self._nflips = k - 1
         self._plans: Dict[Any, Tuple[str, Any]] = {}
+        # Plain-tensor signatures whose plan is one op call: key -> (bound op, args, draws inside the op).
+        self._direct: Dict[Any, Tuple[Any, Any, bool]] = {}
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -581,7 +593,14 @@ class Compose(_Transform):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set.
         if len(args) == 1 and not kwargs and not (self._forward_hooks or self._forward_pre_hooks or _global_hooks()):
-            return self._fused_forward(args[0])
+            x = args[0]
+            # A known plain-tensor signature whose plan is one op call: call the op's C++ entry directly
+            # (each Python frame on the way costs about a microsecond per image).
+            if type(x) is torch.Tensor and not torch.compiler.is_compiling() and self._direct:
+                hit = self._direct.get((x.shape, x.dtype, x.device, x.stride()))
+                if hit is not None and (not hit[2] or _native_draws()):
+                    return hit[0](x, *hit[1])
+            return self._fused_forward(x)
         return super().__call__(*args, **kwargs)
 
     @torch.jit.unused
@@ -599,7 +618,7 @@ class Compose(_Transform):
             plan = self._plans.get(key, _MISSING)
             if plan is _MISSING:
                 plan = self._static_plan(x, plain) if self._static else self._random_plan(x, plain)
-            if plan is not None:
+            if plan is not None and (plan[0] != "random" or _native_draws()):
                 out = _execute(x, *plan)
                 return out if plain else F._rewrap(out, inpt)
         st = None
@@ -636,7 +655,16 @@ class Compose(_Transform):
             plan = st.plan()
         if len(self._plans) < 64:
             self._plans[(x.shape, x.dtype, x.device, x.stride(), plain)] = plan
+        self._remember_direct(x, plain, plan)
         return plan
+
+    @torch.jit.unused
+    def _remember_direct(self, x: torch.Tensor, plain: bool, plan: Optional[Tuple[str, Any]]) -> None:
+        if plain and plan is not None and plan[0] in ("op", "random") and len(self._direct) < 64:
+            op = _CMN if plan[0] == "op" else _RANDOM_CMN
+            # OpOverload._op is the overload's C++ callable (what OpOverload.__call__ forwards to).
+            self._direct[(x.shape, x.dtype, x.device, x.stride())] = (getattr(op, "_op", op), plan[1],
+                                                                      plan[0] == "random")
 
     @torch.jit.unused
     def _random_plan(self, x: torch.Tensor, plain: bool) -> Optional[Tuple[str, Any]]:
@@ -663,6 +691,7 @@ class Compose(_Transform):
                                        st.scale if st.dtype is not None else False, st.dtype, fill))
         if len(self._plans) < 64:
             self._plans[(x.shape, x.dtype, x.device, x.stride(), plain)] = plan
+        self._remember_direct(x, plain, plan)
         return plan
 
     def extra_repr(self) -> str:
