@@ -5,8 +5,6 @@
 
 #include "vision/cmn_plan.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <ATen/core/DistributionsHelper.h>
 #include <ATen/native/Resize.h>
 #include <c10/util/OptionalArrayRef.h>
 
@@ -281,6 +279,10 @@ at::Tensor cmn_batched_op(const at::Tensor& input, const at::Tensor& windows, co
 // offset_top when range_h > 0, else offset_top (offset = -padding); same for left.
 // flip_p[i] is the flip's p rounded to float32 (torchvision compares the float32 draw with it);
 // flip_horizontal[i] != 0 for a horizontal flip. A flip after a crop mirrors the read of the same window.
+// The draws of random_cmn_op (host code on the CPU generator; in cpu/cmn_engine.cpp so nvcc never sees
+// torch's host/device distribution helpers).
+Windows draw_train_window(at::IntArrayRef crop, at::ArrayRef<double> flip_p, at::IntArrayRef flip_horizontal);
+
 template <RunFn Run>
 at::Tensor random_cmn_op(const at::Tensor& input, at::IntArrayRef crop, at::ArrayRef<double> flip_p,
                          at::IntArrayRef flip_horizontal, OptDoubles mean, OptDoubles std, bool scale,
@@ -292,29 +294,7 @@ at::Tensor random_cmn_op(const at::Tensor& input, at::IntArrayRef crop, at::Arra
   TORCH_CHECK_VALUE(crop[0] >= 0 && crop[1] >= 0, "crop ranges must be non-negative, got (", crop[0], ", ", crop[1], ")");
   // Validate everything that can fail before drawing, so a bad call leaves the generator untouched.
   Plan p = make_plan(input, crop[4], crop[5], opt(mean), opt(std), scale, dtype, false, false, opt(fill), false, false);
-  Windows w;
-  w.top = crop[2];
-  w.left = crop[3];
-  {
-    // The helpers torch's own CPU kernels draw a one-element randint (random_from_to_kernel) and rand
-    // (uniform_kernel) with, compiled from the installed torch's headers: the same values, the same
-    // generator steps, without three tensor allocations and dispatches.
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    auto* g = at::check_generator<at::CPUGeneratorImpl>(gen);
-    std::lock_guard<std::mutex> lock(g->mutex_);
-    if (crop[0] > 0) {
-      w.top += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[0] + 1), 0)(g);
-    }
-    if (crop[1] > 0) {
-      w.left += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[1] + 1), 0)(g);
-    }
-    at::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-    for (size_t i = 0; i < flip_p.size(); ++i) {
-      if (static_cast<float>(uniform(g)) < static_cast<float>(flip_p[i])) {
-        (flip_horizontal[i] != 0 ? w.flip_h : w.flip_v) ^= true;
-      }
-    }
-  }
+  Windows w = draw_train_window(crop, flip_p, flip_horizontal);
   Run(p, w);
   return p.out;
 }

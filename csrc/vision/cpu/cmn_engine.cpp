@@ -3,6 +3,10 @@
 // offset, as in DALI's slice_flip_normalize_permute_pad), with the parts of
 // the window that fall outside the image filled with the transformed fill.
 #include "vision/cpu/cmn_engine.h"
+#include "vision/ops_glue.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 
 #include <ATen/Dispatch.h>
 #include <ATen/Dispatch_v2.h>
@@ -295,6 +299,31 @@ void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
 }
 
 } // namespace
+
+Windows draw_train_window(at::IntArrayRef crop, at::ArrayRef<double> flip_p, at::IntArrayRef flip_horizontal) {
+  Windows w;
+  w.top = crop[2];
+  w.left = crop[3];
+  // The helpers torch's own CPU kernels draw a one-element randint (random_from_to_kernel) and rand
+  // (uniform_kernel) with, compiled from the installed torch's headers: the same values, the same
+  // generator steps, without three tensor allocations and dispatches.
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  auto* g = at::check_generator<at::CPUGeneratorImpl>(gen);
+  std::lock_guard<std::mutex> lock(g->mutex_);
+  if (crop[0] > 0) {
+    w.top += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[0] + 1), 0)(g);
+  }
+  if (crop[1] > 0) {
+    w.left += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[1] + 1), 0)(g);
+  }
+  at::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (size_t i = 0; i < flip_p.size(); ++i) {
+    if (static_cast<float>(uniform(g)) < static_cast<float>(flip_p[i])) {
+      (flip_horizontal[i] != 0 ? w.flip_h : w.flip_v) ^= true;
+    }
+  }
+  return w;
+}
 
 void run_cpu(const Plan& p, const Windows& w) {
   if (p.out.numel() == 0) {
