@@ -40,6 +40,21 @@ def timeit(fn, min_run_time=1.0):
     return t.blocked_autorange(min_run_time=min_run_time).median
 
 
+def timeit_interleaved(fns, rounds=5, min_run_time=0.25):
+    """(median, best) seconds per call of each fn, measured in interleaved rounds so that load from other
+    processes on a shared machine hits all of them alike; best = the fastest block (least disturbed)."""
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t = tb.Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+            times[i] += t.blocked_autorange(min_run_time=min_run_time).times
+    out = []
+    for ts in times:
+        ts = sorted(ts)
+        out.append((ts[len(ts) // 2], ts[0]))
+    return out
+
+
 def device_name(device):
     if device == "cuda":
         return torch.cuda.get_device_name()
@@ -96,9 +111,10 @@ def main(device="cpu", threads=None):
     rows = []
     cases = cuda_cases() if device == "cuda" else cpu_cases()
     for name, ours, ref, limit in cases:
-        o, r, l = timeit(ours), timeit(ref), timeit(limit)
+        (o, ob), (r, rb), (l, lb) = timeit_interleaved([ours, ref, limit])
         rows.append(dict(case=name, ours_us=o * 1e6, torchvision_us=r * 1e6, limit_us=l * 1e6,
-                         speedup=r / o, vs_limit=o / l))
+                         speedup=r / o, vs_limit=o / l, ours_best_us=ob * 1e6, torchvision_best_us=rb * 1e6,
+                         limit_best_us=lb * 1e6, speedup_best=rb / ob, vs_limit_best=ob / lb))
     extra = {}
     if device == "cuda":
         bw = copy_bandwidth()
@@ -108,10 +124,12 @@ def main(device="cpu", threads=None):
                      fraction_of_copy_bandwidth=moved / o / bw)
     print(f"\nfastprep vision vs torchvision ({device_name(device)}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads)")
-    print(f"{'case':48s} {'ours us':>10s} {'tv us':>10s} {'limit us':>10s} {'speedup':>8s} {'ours/limit':>10s}")
+    print("medians (best block in brackets)")
+    print(f"{'case':48s} {'ours us':>16s} {'tv us':>18s} {'limit us':>16s} {'speedup':>16s} {'ours/limit':>14s}")
     for r in rows:
-        print(f"{r['case']:48s} {r['ours_us']:10.1f} {r['torchvision_us']:10.1f} {r['limit_us']:10.1f} "
-              f"{r['speedup']:7.2f}x {r['vs_limit']:9.2f}x")
+        print(f"{r['case']:48s} {r['ours_us']:8.1f} [{r['ours_best_us']:6.1f}] {r['torchvision_us']:9.1f} "
+              f"[{r['torchvision_best_us']:7.1f}] {r['limit_us']:8.1f} [{r['limit_best_us']:6.1f}] "
+              f"{r['speedup']:6.2f}x [{r['speedup_best']:5.2f}x] {r['vs_limit']:5.2f}x [{r['vs_limit_best']:4.2f}x]")
     for k, v in extra.items():
         print(f"  {k}: {v:.3f}")
     out = dict(device=device_name(device), device_type=device, torch=torch.__version__,

@@ -188,11 +188,9 @@ DYNAMIC = {
 }
 
 
-_KNOWN_RECOMPILES = {
-    # Compose's fused path computes the crop window from the image size in Python ints, which pins
-    # height/width: each new image size recompiles (batch size stays dynamic). Tracked in docs/vision.md.
-    "vision_compose_image_size": "Compose's fused crop window specializes on the image size",
-}
+# Cases that may recompile more than once (strict xfail, so fixing one makes the test fail until its
+# entry goes). Empty: Compose's crop window is SymInt arithmetic on the image size (ops take SymInt windows).
+_KNOWN_RECOMPILES: dict = {}
 
 
 @pytest.mark.parametrize(

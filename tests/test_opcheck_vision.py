@@ -49,8 +49,14 @@ def test_opcheck_every_vision_op(device):
         else:
             torch.library.opcheck(op, args, kwargs)
         seen.add(op._schema.name + "." + op._overloadname)
+    # The train fast path reads the global generator: two runs differ, so no aot_dispatch output comparison.
+    torch.library.opcheck(torch.ops.fastprep._random_crop_mirror_normalize.default,
+                          (torch.randint(0, 256, (2, 3, 10, 12), dtype=torch.uint8, device=device), [2, 4, 0, -1, 8, 8], [0.5, 0.25], [1, 0], MEAN, STD, True, None, [3.0]),
+                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
+    seen.add("fastprep::_random_crop_mirror_normalize.default")
     for name in ["normalize.default", "normalize.out", "crop.default", "horizontal_flip.default",
-                 "vertical_flip.default", "crop_mirror_normalize.default", "crop_mirror_normalize.batched"]:
+                 "vertical_flip.default", "crop_mirror_normalize.default", "crop_mirror_normalize.batched",
+                 "_random_crop_mirror_normalize.default"]:
         assert "fastprep::" + name in seen
 
 

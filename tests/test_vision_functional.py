@@ -289,3 +289,22 @@ def test_raw_op_rejects_fill_outside_the_input_dtype():
     with pytest.raises(RuntimeError, match="without overflow"):
         torch.ops.fastprep.crop_mirror_normalize(x, -1, -1, 6, 6, False, False, None, None, False, None, False, False,
                                                  [300.0], False)
+
+
+# The uint8 -> float32 rows run through explicit AVX2 (8 pixels a step, scalar tail): every uint8 value,
+# every row length up to two vectors and a tail, forward and mirrored, several mean/std sets.
+@pytest.mark.parametrize("mean,std", [(MEAN, STD), ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
+                                      ([0.1307] * 3, [0.3081] * 3), ([-3.0, 0.0, 1e-3], [7.0, 1e-3, 3.3])])
+@pytest.mark.parametrize("flip", [False, True])
+def test_cmn_uint8_rows_exhaustive(mean, std, flip):
+    base = torch.arange(256, dtype=torch.uint8).repeat(3, 1, 1)  # [3, 1, 256]: all values in every channel
+    for w in list(range(1, 19)) + [255, 256]:
+        x = base[..., :w].expand(3, 5, w).contiguous()
+        x[:, 1] = x[:, 1].flip(-1)
+        for left in (0, 1) if w > 2 else (0,):
+            ref = TF.crop(x, 1, left, 3, w - left)
+            if flip:
+                ref = TF.horizontal_flip(ref)
+            ref = TF.normalize(TF.to_dtype(ref, torch.float32, scale=True), mean, std)
+            ours = F.crop_mirror_normalize(x, 1, left, 3, w - left, flip_horizontal=flip, mean=mean, std=std)
+            assert torch.equal(ours, ref), (w, left)

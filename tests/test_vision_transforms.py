@@ -259,3 +259,45 @@ def test_empty_and_tiny_images():
         x = image(shape)
         run_both(lambda M: M.Compose([M.CenterCrop(1), M.RandomHorizontalFlip(), M.ToDtype(torch.float32, scale=True)]), x)
     run_both(lambda M: M.RandomCrop(3, pad_if_needed=True), image((3, 1, 1)))
+
+
+# Train pipelines whose draws and kernel run in one op call (_random_crop_mirror_normalize): same outputs,
+# same exceptions and the same number of draws as torchvision, over seeds, sizes, padding and flips.
+TRAIN_FAST = [
+    lambda M: [M.RandomCrop(24), M.RandomHorizontalFlip(), M.ToDtype(torch.float32, scale=True), M.Normalize(MEAN, STD)],
+    lambda M: [M.RandomCrop((20, 31), padding=3, fill=7), M.RandomHorizontalFlip(), M.RandomVerticalFlip(0.3),
+               M.ToDtype(torch.float32, scale=True), M.Normalize(MEAN, STD)],
+    lambda M: [M.RandomCrop(40, pad_if_needed=True, fill=[1, 2, 3]), M.RandomVerticalFlip(),
+               M.ConvertImageDtype(torch.float16)],
+    lambda M: [M.RandomCrop(16, padding=[1, 2, 3, 4]), M.ToDtype(torch.float32, scale=True)],
+    lambda M: [M.RandomCrop(32), M.RandomHorizontalFlip(1.0), M.RandomHorizontalFlip(0.0),
+               M.ToDtype(torch.float64, scale=False), M.Normalize([0.5], [0.25])],
+]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("idx", range(len(TRAIN_FAST)))
+@pytest.mark.parametrize("shape", [(3, 32, 33), (2, 3, 36, 32), (3, 35, 40), (3, 20, 20)])
+@pytest.mark.parametrize("wrap", [False, True])
+def test_compose_train_fast_path_matches_torchvision(device, idx, shape, wrap):
+    x = image(shape, device=device)
+    if wrap:
+        x = tv_tensors.Image(x)
+    assert T.Compose(TRAIN_FAST[idx](T))._random
+    run_both(lambda M: M.Compose(TRAIN_FAST[idx](M)), x, seeds=range(12))
+
+
+def test_compose_train_fast_path_is_one_call():
+    c = T.Compose(TRAIN_FAST[1](T))
+    c(image((3, 32, 33)))
+    assert [p[0] for p in c._plans.values()] == ["random"]
+
+
+def test_compose_train_fast_path_yields_to_changed_defaults():
+    # torch.rand(1) follows the default dtype (float64 draws use the generator differently): general path.
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        run_both(lambda M: M.Compose(TRAIN_FAST[1](M)), image((3, 32, 33)), seeds=range(12))
+    finally:
+        torch.set_default_dtype(old)

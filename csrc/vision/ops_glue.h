@@ -270,6 +270,35 @@ at::Tensor cmn_batched_op(const at::Tensor& input, const at::Tensor& windows, co
   return p.out;
 }
 
+// Eager fast path of Compose([RandomCrop, Random{Horizontal,Vertical}Flip..., ToDtype, Normalize]):
+// torchvision v2's draws and the fused kernel in one dispatcher call. The draws are the same ATen calls
+// Python makes (torch.randint(0, n + 1, size=()) per axis that needs cropping, height first, then
+// torch.rand(1) per flip, in order), on the default CPU generator, so they consume it identically
+// (tests/test_vision_transforms.py checks outputs and the generator state after, seed for seed).
+// crop = (range_h, range_w, offset_top, offset_left, height, width): top = randint(0, range_h + 1) +
+// offset_top when range_h > 0, else offset_top (offset = -padding); same for left.
+// flip_p[i] is the flip's p rounded to float32 (torchvision compares the float32 draw with it);
+// flip_horizontal[i] != 0 for a horizontal flip. A flip after a crop mirrors the read of the same window.
+// The draws of random_cmn_op (host code on the CPU generator; in cpu/cmn_engine.cpp so nvcc never sees
+// torch's host/device distribution helpers).
+Windows draw_train_window(at::IntArrayRef crop, at::ArrayRef<double> flip_p, at::IntArrayRef flip_horizontal);
+
+template <RunFn Run>
+at::Tensor random_cmn_op(const at::Tensor& input, at::IntArrayRef crop, at::ArrayRef<double> flip_p,
+                         at::IntArrayRef flip_horizontal, OptDoubles mean, OptDoubles std, bool scale,
+                         std::optional<at::ScalarType> dtype, OptDoubles fill) {
+  TORCH_CHECK_VALUE(crop.size() == 6, "crop must be (range_h, range_w, offset_top, offset_left, height, width), got ",
+                    crop.size(), " values");
+  TORCH_CHECK_VALUE(flip_p.size() == flip_horizontal.size(), "flip_p and flip_horizontal must have the same length, got ",
+                    flip_p.size(), " and ", flip_horizontal.size());
+  TORCH_CHECK_VALUE(crop[0] >= 0 && crop[1] >= 0, "crop ranges must be non-negative, got (", crop[0], ", ", crop[1], ")");
+  // Validate everything that can fail before drawing, so a bad call leaves the generator untouched.
+  Plan p = make_plan(input, crop[4], crop[5], opt(mean), opt(std), scale, dtype, false, false, opt(fill), false, false);
+  Windows w = draw_train_window(crop, flip_p, flip_horizontal);
+  Run(p, w);
+  return p.out;
+}
+
 } // namespace detail
 } // namespace vision
 } // namespace fastprep

@@ -69,6 +69,12 @@ def _cmn_batched_fake(input, windows, flips, height, width, mean=None, std=None,
     return _fake_out(input, height, width, _out_dtype(input, dtype, scale, mean is not None), input_hwc, channels_last)
 
 
+@torch.library.register_fake("fastprep::_random_crop_mirror_normalize")
+def _random_cmn_fake(input, crop, flip_p, flip_horizontal, mean=None, std=None, scale=True, dtype=None, fill=None):
+    torch._check(len(crop) == 6, lambda: f"crop must have 6 values, got {len(crop)}")
+    return _fake_out(input, crop[4], crop[5], _out_dtype(input, dtype, scale, mean is not None), False, False)
+
+
 def normalize(input: torch.Tensor, mean: List[float], std: List[float],
               dtype: Optional[torch.dtype] = None) -> torch.Tensor:
     """(input [* scale] - mean) / std per channel; uint8 input is scaled by 1/255 first.

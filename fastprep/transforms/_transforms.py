@@ -251,6 +251,18 @@ class RandomCrop(_Transform):
 
     def _params(self, h: int, w: int) -> Tuple[int, int, List[int]]:
         """torchvision's make_params: (top, left) in padded coordinates and [left, right, top, bottom] padding."""
+        ph, pw, pad = self._geometry(h, w)
+        ch, cw = self.size[0], self.size[1]
+        top = 0
+        left = 0
+        if ph > ch:
+            top = int(torch.randint(0, ph - ch + 1, size=()).item())
+        if pw > cw:
+            left = int(torch.randint(0, pw - cw + 1, size=()).item())
+        return top, left, pad
+
+    def _geometry(self, h: int, w: int) -> Tuple[int, int, List[int]]:
+        """The padded size and [left, right, top, bottom] padding make_params draws in (no draws here)."""
         ph, pw = h, w
         pl, pr, pt, pb = 0, 0, 0, 0
         pad = self.padding
@@ -275,13 +287,7 @@ class RandomCrop(_Transform):
                 f"Required crop size {(ch, cw)} is larger than "
                 f"{'padded ' if pad is not None else ''}input image size {(ph, pw)}."
             )
-        top = 0
-        left = 0
-        if ph > ch:
-            top = int(torch.randint(0, ph - ch + 1, size=()).item())
-        if pw > cw:
-            left = int(torch.randint(0, pw - cw + 1, size=()).item())
-        return top, left, [pl, pr, pt, pb]
+        return ph, pw, [pl, pr, pt, pb]
 
     def _one(self, x: torch.Tensor, fill: Optional[List[float]]) -> torch.Tensor:
         h, w = x.shape[-2], x.shape[-1]
@@ -505,9 +511,21 @@ def _global_hooks() -> bool:
 _CMN_DEFAULTS = (False, False, None, None, True, None, False, False, None, False)
 
 
+_CMN = torch.ops.fastprep.crop_mirror_normalize.default
+_RANDOM_CMN = torch.ops.fastprep._random_crop_mirror_normalize.default
+
+
+def _native_draws() -> bool:
+    """The in-op draws equal torch.randint / torch.rand(1) on the default CPU generator in float32; a
+    default dtype or device changed by the user (set_default_device is a function mode) takes the general path."""
+    return torch.get_default_dtype() is torch.float32 and not torch._C._is_torch_function_mode_enabled()
+
+
 def _execute(x: torch.Tensor, kind: str, args: Any) -> torch.Tensor:
     if kind == "op":
         return torch.ops.fastprep.crop_mirror_normalize.default(x, *args)
+    if kind == "random":
+        return torch.ops.fastprep._random_crop_mirror_normalize.default(x, *args)
     if kind == "same":
         return x
     if kind == "view":
@@ -532,7 +550,7 @@ class Compose(_Transform):
     """
 
     # The eager plan cache (keyed by shape tuples) has no TorchScript type; the scripted forward never uses it.
-    __jit_ignored_attributes__ = ["_plans"]
+    __jit_ignored_attributes__ = ["_plans", "_direct"]
 
     def __init__(self, transforms: Sequence[Any]) -> None:
         super().__init__()
@@ -546,9 +564,22 @@ class Compose(_Transform):
             self.transforms = list(transforms)
         # A deterministic, fully fusible pipeline (the eval one) depends only on the input's
         # shape/dtype/device: its op arguments are computed once per input signature.
+        plain_norm = not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms)
         self._static = all(type(t) in (CenterCrop, ToDtype, ConvertImageDtype, Normalize) for t in self.transforms) \
-            and not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms)
+            and plain_norm
+        # The train pipeline (RandomCrop, flips, then converts): its draws and kernel run in one op call
+        # (_random_crop_mirror_normalize draws exactly what the transforms would, in the same order).
+        ts = list(self.transforms)
+        k = 1
+        while k < len(ts) and type(ts[k]) in (RandomHorizontalFlip, RandomVerticalFlip) and not ts[k].per_sample:
+            k += 1
+        self._random = bool(ts) and type(ts[0]) is RandomCrop and ts[0].padding_mode == "constant" \
+            and not ts[0].per_sample and plain_norm \
+            and all(type(t) in (ToDtype, ConvertImageDtype, Normalize) for t in ts[k:])
+        self._nflips = k - 1
         self._plans: Dict[Any, Tuple[str, Any]] = {}
+        # Plain-tensor signatures whose plan is one op call: key -> (bound op, args, draws inside the op).
+        self._direct: Dict[Any, Tuple[Any, Any, bool]] = {}
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -562,7 +593,14 @@ class Compose(_Transform):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set.
         if len(args) == 1 and not kwargs and not (self._forward_hooks or self._forward_pre_hooks or _global_hooks()):
-            return self._fused_forward(args[0])
+            x = args[0]
+            # A known plain-tensor signature whose plan is one op call: call the op's C++ entry directly
+            # (each Python frame on the way costs about a microsecond per image).
+            if type(x) is torch.Tensor and not torch.compiler.is_compiling() and self._direct:
+                hit = self._direct.get((x.shape, x.dtype, x.device, x.stride()))
+                if hit is not None and (not hit[2] or _native_draws()):
+                    return hit[0](x, *hit[1])
+            return self._fused_forward(x)
         return super().__call__(*args, **kwargs)
 
     @torch.jit.unused
@@ -575,12 +613,12 @@ class Compose(_Transform):
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
         # Under torch.compile the plan cache would add a guard (and a recompile) per input shape.
-        if self._static and not torch.compiler.is_compiling():
-            key = (x.shape, x.dtype, x.device, x.stride())
+        if (self._static or self._random) and not torch.compiler.is_compiling():
+            key = (x.shape, x.dtype, x.device, x.stride(), plain)
             plan = self._plans.get(key, _MISSING)
             if plan is _MISSING:
-                plan = self._static_plan(x, plain)
-            if plan is not None:
+                plan = self._static_plan(x, plain) if self._static else self._random_plan(x, plain)
+            if plan is not None and (plan[0] != "random" or _native_draws()):
                 out = _execute(x, *plan)
                 return out if plain else F._rewrap(out, inpt)
         st = None
@@ -616,7 +654,44 @@ class Compose(_Transform):
         else:
             plan = st.plan()
         if len(self._plans) < 64:
-            self._plans[(x.shape, x.dtype, x.device, x.stride())] = plan
+            self._plans[(x.shape, x.dtype, x.device, x.stride(), plain)] = plan
+        self._remember_direct(x, plain, plan)
+        return plan
+
+    @torch.jit.unused
+    def _remember_direct(self, x: torch.Tensor, plain: bool, plan: Optional[Tuple[str, Any]]) -> None:
+        if plain and plan is not None and plan[0] in ("op", "random") and len(self._direct) < 64:
+            op = _CMN if plan[0] == "op" else _RANDOM_CMN
+            # OpOverload._op is the overload's C++ callable (what OpOverload.__call__ forwards to).
+            self._direct[(x.shape, x.dtype, x.device, x.stride())] = (getattr(op, "_op", op), plan[1],
+                                                                      plan[0] == "random")
+
+    @torch.jit.unused
+    def _random_plan(self, x: torch.Tensor, plain: bool) -> Optional[Tuple[str, Any]]:
+        """The train pipeline's op arguments for this input signature, or None for the general path
+        (which then raises or cuts exactly as running the transforms would)."""
+        plan = None
+        rc = self.transforms[0]
+        if x.ndim >= 3 and x.numel() > 0:
+            try:
+                ph, pw, pad = rc._geometry(x.shape[-2], x.shape[-1])
+                padded = pad[0] != 0 or pad[1] != 0 or pad[2] != 0 or pad[3] != 0
+                fill = F._fill_for(rc._fill_tensor if plain else rc._fill_image, x.dtype) if padded else None
+            except (ValueError, RuntimeError):
+                ph = -1
+            if ph >= 0:
+                ch, cw = rc.size[0], rc.size[1]
+                st = _Fused(x, plain)
+                st.h, st.w, st.full = ch, cw, False  # after the crop: what the converts' fusion rules see
+                flips = self.transforms[1 : 1 + self._nflips]
+                if all(t._fuse(st) for t in self.transforms[1 + self._nflips :]) and (
+                        st.dtype is not None or st.mean is not None):
+                    plan = ("random", ([ph - ch, pw - cw, -pad[2], -pad[0], ch, cw], [t._p32 for t in flips],
+                                       [1 if t._horizontal else 0 for t in flips], st.mean, st.std,
+                                       st.scale if st.dtype is not None else False, st.dtype, fill))
+        if len(self._plans) < 64:
+            self._plans[(x.shape, x.dtype, x.device, x.stride(), plain)] = plan
+        self._remember_direct(x, plain, plan)
         return plan
 
     def extra_repr(self) -> str:

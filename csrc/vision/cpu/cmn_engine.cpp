@@ -3,6 +3,10 @@
 // offset, as in DALI's slice_flip_normalize_permute_pad), with the parts of
 // the window that fall outside the image filled with the transformed fill.
 #include "vision/cpu/cmn_engine.h"
+#include "vision/ops_glue.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 
 #include <ATen/Dispatch.h>
 #include <ATen/Dispatch_v2.h>
@@ -12,7 +16,12 @@
 #include <algorithm>
 #include <memory>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #if defined(__GNUC__)
 #define FASTPREP_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -74,6 +83,44 @@ struct Fast {
   }
 };
 
+template <typename F>
+struct IsExactU8F32 : std::false_type {};
+template <bool kNorm>
+struct IsExactU8F32<Exact<uint8_t, float, kNorm>> : std::true_type {};
+
+#if FASTPREP_AVX2_CLONE
+// The hot case (uint8 -> float32, exact, unit-stride output, forward or mirrored
+// unit-stride input) in explicit AVX2: 8 pixels per step through the same
+// rounded steps as Exact (cvt, *scale, -mean, true /std). The target has no
+// "fma", so mul and sub cannot be contracted: bit-exact with the scalar path.
+template <bool kNorm>
+FASTPREP_TARGET_AVX2 void row_u8_f32_avx2(const uint8_t* __restrict__ src, bool mirrored, float* __restrict__ dst,
+                                          int64_t n, const Exact<uint8_t, float, kNorm> f) {
+  const __m256 scale = _mm256_set1_ps(f.scale), mean = _mm256_set1_ps(f.mean), stdv = _mm256_set1_ps(f.stdv);
+  // Reverses the 8 bytes of a mirrored load (src[-i-7 .. -i]) so lane k holds src[-i-k].
+  const __m128i rev = _mm_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i b;
+    if (!mirrored) {
+      b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i));
+    } else {
+      b = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src - i - 7)), rev);
+    }
+    __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+    x = _mm256_mul_ps(x, scale);
+    if constexpr (kNorm) {
+      x = _mm256_sub_ps(x, mean);
+      x = _mm256_div_ps(x, stdv);
+    }
+    _mm256_storeu_ps(dst + i, x);
+  }
+  for (; i < n; ++i) {
+    dst[i] = f(mirrored ? src[-i] : src[i]);
+  }
+}
+#endif
+
 template <typename in_t, typename out_t, typename F>
 FASTPREP_ALWAYS_INLINE void convert_row(const in_t* __restrict__ src, int64_t ss, out_t* __restrict__ dst, int64_t ds,
                                         int64_t n, const F f) {
@@ -115,11 +162,21 @@ struct Rows {
   const int64_t* wins; // [N, 4] or null
   const bool* flips;   // [N, 2] or null
 
+  template <bool kAvx2>
   FASTPREP_ALWAYS_INLINE void process(int64_t begin, int64_t end) const {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t oy = r % g.OH;
-      const int64_t c = (r / g.OH) % g.C;
-      const int64_t n = r / (g.OH * g.C);
+    // (n, c, oy) of row r, stepped rather than divided out per row: three 64-bit divisions a row cost
+    // as much as converting a short row.
+    int64_t oy = begin % g.OH, c = (begin / g.OH) % g.C, n = begin / (g.OH * g.C);
+    auto step = [&] {
+      if (++oy == g.OH) {
+        oy = 0;
+        if (++c == g.C) {
+          c = 0;
+          ++n;
+        }
+      }
+    };
+    for (int64_t r = begin; r < end; ++r, step()) {
       int64_t top = w.top, left = w.left;
       bool fh = w.flip_h, fv = w.flip_v;
       if (wins != nullptr) {
@@ -148,7 +205,17 @@ struct Rows {
       if (x1 > x0) {
         const int64_t ix0 = fh ? left + g.OW - 1 - x0 : left + x0;
         const in_t* src = in + n * g.isn + c * g.isc + iy * g.ish + ix0 * g.isw;
-        convert_row(src, fh ? -g.isw : g.isw, dst + x0 * g.osw, g.osw, x1 - x0, f[c]);
+        const int64_t ss = fh ? -g.isw : g.isw;
+#if FASTPREP_AVX2_CLONE
+        if constexpr (kAvx2 && IsExactU8F32<F>::value) {
+          if (g.osw == 1 && (ss == 1 || ss == -1)) {
+            row_u8_f32_avx2(src, ss == -1, dst + x0, x1 - x0, f[c]);
+            fill_row(dst + x1 * g.osw, g.osw, g.OW - x1, fillv[c]);
+            continue;
+          }
+        }
+#endif
+        convert_row(src, ss, dst + x0 * g.osw, g.osw, x1 - x0, f[c]);
       }
       fill_row(dst + x1 * g.osw, g.osw, g.OW - x1, fillv[c]);
     }
@@ -157,13 +224,13 @@ struct Rows {
 
 template <class K>
 void process_base(const K& k, int64_t b, int64_t e) {
-  k.process(b, e);
+  k.template process<false>(b, e);
 }
 
 #if FASTPREP_AVX2_CLONE
 template <class K>
 FASTPREP_TARGET_AVX2 void process_avx2(const K& k, int64_t b, int64_t e) {
-  k.process(b, e);
+  k.template process<true>(b, e);
 }
 
 bool cpu_has_avx2() {
@@ -232,6 +299,31 @@ void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
 }
 
 } // namespace
+
+Windows draw_train_window(at::IntArrayRef crop, at::ArrayRef<double> flip_p, at::IntArrayRef flip_horizontal) {
+  Windows w;
+  w.top = crop[2];
+  w.left = crop[3];
+  // The helpers torch's own CPU kernels draw a one-element randint (random_from_to_kernel) and rand
+  // (uniform_kernel) with, compiled from the installed torch's headers: the same values, the same
+  // generator steps, without three tensor allocations and dispatches.
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  auto* g = at::check_generator<at::CPUGeneratorImpl>(gen);
+  std::lock_guard<std::mutex> lock(g->mutex_);
+  if (crop[0] > 0) {
+    w.top += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[0] + 1), 0)(g);
+  }
+  if (crop[1] > 0) {
+    w.left += at::uniform_int_from_to_distribution<int64_t>(static_cast<uint64_t>(crop[1] + 1), 0)(g);
+  }
+  at::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (size_t i = 0; i < flip_p.size(); ++i) {
+    if (static_cast<float>(uniform(g)) < static_cast<float>(flip_p[i])) {
+      (flip_horizontal[i] != 0 ? w.flip_h : w.flip_v) ^= true;
+    }
+  }
+  return w;
+}
 
 void run_cpu(const Plan& p, const Windows& w) {
   if (p.out.numel() == 0) {

@@ -10,6 +10,7 @@ namespace vision {
 TORCH_LIBRARY_IMPL(fastprep, CUDA, m) {
   m.impl("crop_mirror_normalize", &detail::cmn_op<detail::run_cuda>);
   m.impl("crop_mirror_normalize.batched", &detail::cmn_batched_op<detail::run_cuda>);
+  m.impl("_random_crop_mirror_normalize", &detail::random_cmn_op<detail::run_cuda>);
 }
 
 } // namespace vision
