@@ -7,7 +7,8 @@
 # and runs pytest there with the ASan + UBSan runtimes preloaded (Python itself is not instrumented).
 # No pytest args: the whole CPU suite minus the exclusions below; with args, just those.
 # Fails on a failing test AND on any sanitizer report from any process (pytest or a child it started):
-# reports go to files under build/sanitize/reports, which must stay empty.
+# ASan reports go to files under build/sanitize/reports, which must stay empty; UBSan reports (stderr)
+# are searched for in the run's log, build/sanitize/pytest.log.
 set -euo pipefail
 R=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-$R/.venv/bin/python}
@@ -29,8 +30,10 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 # detect_odr_violation=0: torch's uninstrumented libraries and ours both define some inline globals.
 # abort_on_error/halt_on_error: the first report kills the process (a failed run, never a warning).
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_odr_violation=0:log_path=$REP/asan
-# halt_on_error is belt and braces: the build already uses -fno-sanitize-recover=all.
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$REP/ubsan
+# The build uses -fno-sanitize-recover=all (every UBSan report is fatal); abort_on_error makes that
+# fatal exit a SIGABRT, which a test running a child reads as a crash, not as a Python error (exit 1).
+# libubsan ignores log_path next to libasan (checked): its reports go to stderr, which is scanned below.
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 export FASTPREP_SANITIZED=1
 if [ $# -eq 0 ]; then
   # Exclusions (each also listed in tests/README.md):
@@ -45,13 +48,14 @@ if [ $# -eq 0 ]; then
 fi
 t0=$SECONDS
 set +e
-"$PY" -m pytest -q -p no:cacheprovider "$@"
-rc=$?
+"$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$W/pytest.log"
+rc=${PIPESTATUS[0]}
 set -e
 echo "sanitize: tests took $((SECONDS - t0)) s, pytest exit $rc"
-if compgen -G "$REP/*" > /dev/null; then
+if compgen -G "$REP/*" > /dev/null || grep -qE "runtime error:|ERROR: AddressSanitizer" "$W/pytest.log"; then
   echo "sanitize: SANITIZER REPORTS (any process):"
-  for f in "$REP"/*; do echo "== $f"; head -60 "$f"; done
+  for f in "$REP"/*; do [ -e "$f" ] && { echo "== $f"; head -60 "$f"; }; done
+  grep -nE -A20 "runtime error:|ERROR: AddressSanitizer" "$W/pytest.log" | head -80
   [ $rc -ne 0 ] || rc=1
 else
   echo "sanitize: no ASan/UBSan reports"
