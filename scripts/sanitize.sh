@@ -27,7 +27,8 @@ rm -rf "$REP" && mkdir -p "$REP"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 # detect_leaks=0 on purpose: CPython and torch keep global allocations alive at exit (thousands of
 # LSan reports that are not ours); our leaks are checked by test_reliability_leaks.py in the normal run.
-# detect_odr_violation=0: torch's uninstrumented libraries and ours both define some inline globals.
+# detect_odr_violation=0: ours is the only instrumented module; the globals torch's headers instantiate in it
+# (also defined in libtorch) are not an ODR problem of ours.
 # abort_on_error/halt_on_error: the first report kills the process (a failed run, never a warning).
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_odr_violation=0:log_path=$REP/asan
 # The build uses -fno-sanitize-recover=all (every UBSan report is fatal); abort_on_error makes that
