@@ -47,6 +47,13 @@ if [ $# -eq 0 ]; then
   #    (minutes per case under the preload) around the same kernels the rest of the suite runs.
   set -- -m "not needs_cuda and not slow" --ignore=tests/test_cpp_deploy.py --ignore=tests/test_compile_export.py tests
 fi
+# Preflight: the instrumented _C of this copy is the one imported, with the ASan runtime in the process.
+"$PY" -c "
+import fastprep._C as c, sys
+assert c.__file__.startswith('$W/'), c.__file__
+assert 'libasan' in open('/proc/self/maps').read(), 'ASan runtime not loaded'
+assert b'__asan_report_load' in open(c.__file__, 'rb').read(), 'fastprep._C is not instrumented'
+print('sanitize: preflight ok,', c.__file__)"
 t0=$SECONDS
 set +e
 "$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$W/pytest.log"
