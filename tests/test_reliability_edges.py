@@ -269,3 +269,29 @@ def test_log_mel_spectrogram_edges_match_torchaudio_composite(shape):
             check_same_outcome(r, o, lambda a, b: torch.testing.assert_close(a, b, rtol=0, atol=2e-5))
         except AssertionError as e:
             raise AssertionError(f"{view_name} {shape}: {e}") from e
+
+
+# ---------------------------------------------------------------- pad (not in the fuzz)
+
+PAD_SPECS = [[1], [0], [2, 3], [1, 0, 2, 1], [0, 0, 0, 5], [3, 1, 0, 2], [-1, 0, 1, 0], [-1], [1, -2, 0, 1]]
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_pad_every_mode_on_edge_shapes_and_layouts(mode, dtype):
+    import torchvision.transforms.v2.functional as TVF
+
+    import fastprep.transforms.functional as FF
+
+    shapes = [(3, 1, 1), (1, 2, 1031), (3, 7, 9), (2, 3, 4, 5), (0, 3, 4, 5), (1, 2, 3, 4, 5)]
+    for shape in shapes:
+        x0 = _image(shape, dtype)
+        for view_name, x in _views(x0).items():
+            for padding in PAD_SPECS:
+                for fill in ([None, 7] if mode == "constant" else [None]):
+                    kwargs = dict(padding_mode=mode) if fill is None else dict(padding_mode=mode, fill=fill)
+                    r, o = call_both(lambda: TVF.pad(x, padding, **kwargs), lambda: FF.pad(x, padding, **kwargs))
+                    try:
+                        check_same_outcome(r, o, assert_same)
+                    except AssertionError as e:
+                        raise AssertionError(f"pad {padding} {kwargs} on {view_name} {shape} {dtype}: {e}") from e
