@@ -112,7 +112,7 @@ def _extension():
 
     opt = ["-O0", "-g"] if debug else ["-O3"]
     if sanitize and not debug:
-        # -O1 -g: ASan's recommended level (readable stacks, a fraction of -O3's compile time).
+        # -O1 -g: ASan's recommended level (readable stacks; compiles faster than -O3).
         opt = ["-O1", "-g"]
     cxx = opt + ["-fvisibility=hidden"]
     nvcc = opt + ["-lineinfo", "--expt-relaxed-constexpr"]

@@ -15,6 +15,8 @@ PY=${PYTHON:-$R/.venv/bin/python}
 W=$R/build/sanitize
 mkdir -p "$W"
 # Copy the sources only; tar keeps mtimes, so the copy's ninja build dir rebuilds only what changed.
+# Files deleted from the checkout must not linger in the copy (setup.py globs csrc/, pytest globs tests/).
+find "$W" -path "$W/build" -prune -o -type f ! -name '*.so' -print0 | xargs -0 -r rm -f
 tar -C "$R" --exclude=./build --exclude=./.venv --exclude='*.so' --exclude=./.git -cf - . | tar -C "$W" -xf -
 cd "$W"
 if [ "${SANITIZE_SKIP_BUILD:-0}" != 1 ]; then
