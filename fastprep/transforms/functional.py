@@ -319,7 +319,11 @@ def _pad_nonconstant(image: torch.Tensor, p: List[int], padding_mode: str) -> to
     # Composite path, same torch ops and order as torchvision (edge/reflect through float32 for integer images).
     shape = image.shape
     c, h, w = shape[-3], shape[-2], shape[-1]
-    x = image.reshape(-1, c, h, w)
+    # The leading count spelled out: reshape(-1, ...) is ambiguous for a 0-element image.
+    n = 1
+    for s in shape[:-3]:
+        n *= s
+    x = image.reshape(n, c, h, w)
     if padding_mode == "symmetric":
         if min(p) < 0:
             x = x[..., max(-p[2], 0) : h - max(-p[3], 0), max(-p[0], 0) : w - max(-p[1], 0)]
