@@ -5,6 +5,7 @@
 
 #include "vision/cmn_plan.h"
 
+#include <ATen/MemoryOverlap.h>
 #include <ATen/native/Resize.h>
 #include <c10/util/OptionalArrayRef.h>
 
@@ -202,6 +203,8 @@ at::Tensor& normalize_out_op(const at::Tensor& input, at::ArrayRef<double> mean,
               out.device());
   at::Tensor res = normalize_op<Run>(input, mean, std, out.scalar_type());
   at::native::resize_output(out, res.sizes());
+  // What torch's out= ops enforce: an out that partly overlaps the input is refused, a full alias is in-place.
+  at::assert_no_partial_overlap(out, input);
   out.copy_(res);
   return out;
 }
