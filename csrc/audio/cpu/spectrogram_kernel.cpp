@@ -141,17 +141,19 @@ inline void run_range(const Context<T>& c, const T* wave, F& consume, int64_t gr
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define FASTPREP_AUDIO_AVX2 1
-// The same code compiled for AVX2 + FMA (flatten inlines every callee into this
+// The same code compiled for AVX2 (flatten inlines every callee into this
 // clone, so nothing AVX2-compiled leaks into shared inline functions); chosen at
-// run time, so the extension still runs on CPUs without AVX2.
+// run time, so the extension still runs on CPUs without AVX2. No FMA: where the
+// compiler would contract a*b+c depends on inlining, so two builds of this file
+// (setup.py and CMake) could round differently; without it they match bit for bit.
 template <typename T, int L, typename F>
-__attribute__((target("avx2,fma"), flatten)) void run_range_avx2(const Context<T>& c, const T* wave, F& consume,
+__attribute__((target("avx2"), flatten)) void run_range_avx2(const Context<T>& c, const T* wave, F& consume,
                                                                  int64_t groups, int64_t begin, int64_t end) {
   run_range<T, L, F>(c, wave, consume, groups, begin, end);
 }
 
 inline bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has = __builtin_cpu_supports("avx2");
   return has;
 }
 #endif
