@@ -12,6 +12,8 @@
 set -euo pipefail
 R=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-$R/.venv/bin/python}
+# Absolute: the build and the tests run from the copy below, not from the caller's directory.
+case "$PY" in */*) PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")" ;; esac
 W=$R/build/sanitize
 mkdir -p "$W"
 # Copy the sources only; tar keeps mtimes, so the copy's ninja build dir rebuilds only what changed.
