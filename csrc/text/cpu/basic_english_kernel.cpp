@@ -401,7 +401,9 @@ std::tuple<at::Tensor, at::Tensor> pack_strings(const c10::List<std::string>& te
   uint8_t* bp = bytes.mutable_data_ptr<uint8_t>();
   for (int64_t b = 0; b < batch; ++b) {
     const std::string& t = texts.get(b);
-    std::memcpy(bp + op[b], t.data(), t.size());
+    if (!t.empty()) {  // an all-empty batch has no byte buffer at all (memcpy from/to null is UB)
+      std::memcpy(bp + op[b], t.data(), t.size());
+    }
   }
   return {bytes, offsets};
 }
