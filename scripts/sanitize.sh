@@ -56,7 +56,9 @@ assert b'__asan_report_load' in open(c.__file__, 'rb').read(), 'fastprep._C is n
 print('sanitize: preflight ok,', c.__file__)"
 t0=$SECONDS
 set +e
-"$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$W/pytest.log"
+# --capture=sys: pytest's default fd capture would swallow a UBSan report written to fd 2 by a test
+# that then aborts (the report dies with the capture file); sys-level capture leaves fd 2 on the log.
+"$PY" -m pytest -q -p no:cacheprovider --capture=sys "$@" 2>&1 | tee "$W/pytest.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "sanitize: tests took $((SECONDS - t0)) s, pytest exit $rc"
