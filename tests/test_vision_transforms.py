@@ -389,3 +389,21 @@ def test_compose_cpu_fast_path_from_threads():
     with ThreadPoolExecutor(4) as pool:
         outs = list(pool.map(c, xs * 4))
     assert all(torch.equal(o, ref(x)) for o, x in zip(outs, xs * 4))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_uint8_normalize_exact_for_every_value_and_many_constants(seed):
+    # The CPU kernel replaces /std by a reciprocal multiply + FMA correction only where it proved the two equal
+    # for all 256 values of a channel; every value, under many constants (ImageNet's included), must match.
+    g = torch.Generator().manual_seed(seed)
+    x = torch.arange(256, dtype=torch.uint8).repeat(3, 2).reshape(3, 16, 32)[..., :29]  # odd width: scalar tails
+    x = torch.cat([x, x.flip(-1)], 1)
+    consts = [(MEAN, STD)] + [(torch.rand(3, generator=g).tolist(), (torch.rand(3, generator=g) * 2 + 1e-3).tolist())
+                              for _ in range(25)]
+    for mean, std in consts:
+        for hflip in (False, True):
+            make = lambda M: [M.RandomHorizontalFlip(1.0 if hflip else 0.0), M.ToDtype(torch.float32, scale=True),
+                              M.Normalize(mean, std)]
+            ours, ref = T.Compose(make(T)), v2.Compose(make(v2))
+            for _ in range(2):
+                assert torch.equal(ours(x), ref(x)), (mean, std, hflip)
