@@ -607,7 +607,8 @@ class Compose(_Transform):
         # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set.
         if len(args) == 1 and not kwargs and not (self._forward_hooks or self._forward_pre_hooks or _global_hooks()):
             x = args[0]
-            if self._direct and not torch.compiler.is_compiling():
+            # is_compiling first: under torch.compile, reading the caches would guard on their contents.
+            if not torch.compiler.is_compiling() and self._direct:
                 # The last signature's CPU fast path checks x itself (type, signature, modes) in C++.
                 if self._fast is not None:
                     out = _FAST_RUN(self._fast, x)
