@@ -407,3 +407,18 @@ def test_uint8_normalize_exact_for_every_value_and_many_constants(seed):
             ours, ref = T.Compose(make(T)), v2.Compose(make(v2))
             for _ in range(2):
                 assert torch.equal(ours(x), ref(x)), (mean, std, hflip)
+
+
+def test_compose_fast_path_still_runs_hooks():
+    x = image((3, 8, 8))
+    c = T.Compose(eval_pipeline(T)[1:])
+    c(x), c(x)
+    seen = []
+    h = c.register_forward_hook(lambda m, i, o: seen.append("module"))
+    c(x)
+    h.remove()
+    h = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: seen.append("global"))
+    c(x)
+    h.remove()
+    c(x)
+    assert seen == ["module", "global"]

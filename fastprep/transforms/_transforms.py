@@ -505,9 +505,6 @@ class _Fused:
 _MISSING = object()
 
 
-def _global_hooks() -> bool:
-    return bool(_m._global_forward_hooks or _m._global_forward_pre_hooks or _m._global_backward_hooks
-                or _m._global_backward_pre_hooks)
 # crop_mirror_normalize's defaults after (top, left, height, width).
 _CMN_DEFAULTS = (False, False, None, None, True, None, False, False, None, False)
 
@@ -518,6 +515,7 @@ _RANDOM_CMN = torch.ops.fastprep._random_crop_mirror_normalize.default
 # _vision_run(fastpath, x) answers None whenever the op path must decide (other signature, modes, autograd, ...).
 _FAST_MAKE = getattr(_C, "_vision_fastpath", None)
 _FAST_RUN = getattr(_C, "_vision_run", None)
+_is_compiling = torch.compiler.is_compiling
 
 
 def _native_draws() -> bool:
@@ -604,30 +602,34 @@ class Compose(_Transform):
 
     @torch.jit.unused
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set.
-        if len(args) == 1 and not kwargs and not (self._forward_hooks or self._forward_pre_hooks or _global_hooks()):
-            x = args[0]
-            # is_compiling first: under torch.compile, reading the caches would guard on their contents.
-            if not torch.compiler.is_compiling() and self._direct:
-                # The last signature's CPU fast path checks x itself (type, signature, modes) in C++.
-                if self._fast is not None:
-                    out = _FAST_RUN(self._fast, x)
-                    if out is not None:
-                        return out
-                # A known plain-tensor signature whose plan is one op call: its fast path, or the op's C++
-                # entry directly (each Python frame on the way costs about a microsecond per image).
-                if type(x) is torch.Tensor:
-                    hit = self._direct.get((x.shape, x.dtype, x.device, x.stride()))
-                    if hit is not None:
-                        if hit[3] is not None:
-                            out = _FAST_RUN(hit[3], x)
-                            if out is not None:
-                                self._fast = hit[3]
-                                return out
-                        if not hit[2] or _native_draws():
-                            return hit[0](x, *hit[1])
+        # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set
+        # (the global hook dicts are read inline: a helper call per image costs more than the reads).
+        if len(args) != 1 or kwargs or self._forward_hooks or self._forward_pre_hooks or _m._global_forward_hooks \
+                or _m._global_forward_pre_hooks or _m._global_backward_hooks or _m._global_backward_pre_hooks:
+            return super().__call__(*args, **kwargs)
+        x = args[0]
+        # is_compiling first: under torch.compile, reading the caches would guard on their contents.
+        if _is_compiling() or not self._direct:
             return self._fused_forward(x)
-        return super().__call__(*args, **kwargs)
+        # The last signature's CPU fast path checks x itself (type, signature, modes) in C++.
+        fast = self._fast
+        if fast is not None:
+            out = _FAST_RUN(fast, x)
+            if out is not None:
+                return out
+        # A known plain-tensor signature whose plan is one op call: its fast path, or the op's C++ entry
+        # directly (each Python frame on the way costs about a microsecond per image).
+        if type(x) is torch.Tensor:
+            hit = self._direct.get((x.shape, x.dtype, x.device, x.stride()))
+            if hit is not None:
+                if hit[3] is not None:
+                    out = _FAST_RUN(hit[3], x)
+                    if out is not None:
+                        self._fast = hit[3]
+                        return out
+                if not hit[2] or _native_draws():
+                    return hit[0](x, *hit[1])
+        return self._fused_forward(x)
 
     @torch.jit.unused
     def _fused_forward(self, inpt: Any) -> Any:
