@@ -14,10 +14,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <memory>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -62,9 +60,6 @@ template <typename in_t, typename out_t, bool kNorm>
 struct Exact {
   using acc_t = at::opmath_type<out_t>;
   acc_t scale, mean, stdv;
-  // uint8 -> float32 only: 1/std, when dividing by multiplying with one FMA correction step was checked to
-  // give the true quotient for all 256 input values of this channel (rcp_is_exact); 0 otherwise.
-  acc_t rcp = 0;
   FASTPREP_ALWAYS_INLINE out_t operator()(in_t v) const {
     acc_t x = static_cast<acc_t>(static_cast<out_t>(v));
     if constexpr (std::is_integral_v<in_t>) {
@@ -106,14 +101,11 @@ FASTPREP_TARGET_AVX2 void row_u8_f32_avx2(const uint8_t* __restrict__ src, bool 
   const __m128i rev = _mm_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    // A mirrored row is written from its end, so its reads still ascend (measured: descending reads of a
-    // mirrored row cost about 40% more).
-    const int64_t o = mirrored ? n - 8 - i : i;
     __m128i b;
     if (!mirrored) {
-      b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + o));
+      b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i));
     } else {
-      b = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src - o - 7)), rev);
+      b = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src - i - 7)), rev);
     }
     __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
     x = _mm256_mul_ps(x, scale);
@@ -121,90 +113,13 @@ FASTPREP_TARGET_AVX2 void row_u8_f32_avx2(const uint8_t* __restrict__ src, bool 
       x = _mm256_sub_ps(x, mean);
       x = _mm256_div_ps(x, stdv);
     }
-    _mm256_storeu_ps(dst + o, x);
+    _mm256_storeu_ps(dst + i, x);
   }
-  // The rest: outputs [i, n), or [0, n - i) of a mirrored row.
-  for (int64_t o = mirrored ? 0 : i, end = mirrored ? n - i : n; o < end; ++o) {
-    dst[o] = f(mirrored ? src[-o] : src[o]);
+  for (; i < n; ++i) {
+    dst[i] = f(mirrored ? src[-i] : src[i]);
   }
-}
-
-// The same row with the true division replaced by q = x*rcp corrected once with FMAs (r = x - q*std;
-// q += r*rcp), used only for channels where rcp_is_exact proved it equal to x/std for every uint8 value.
-// The empty asm pins x*scale and x-mean as separately rounded steps: with "fma" in the target the compiler
-// could otherwise contract them.
-__attribute__((target("avx2,fma"))) void row_u8_f32_fma(const uint8_t* __restrict__ src, bool mirrored,
-                                                         float* __restrict__ dst, int64_t n,
-                                                         const Exact<uint8_t, float, true> f) {
-  const __m256 scale = _mm256_set1_ps(f.scale), mean = _mm256_set1_ps(f.mean), stdv = _mm256_set1_ps(f.stdv),
-               rcp = _mm256_set1_ps(f.rcp);
-  const __m128i rev = _mm_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    // A mirrored row is written from its end, so its reads still ascend (measured: descending reads of a
-    // mirrored row cost about 40% more).
-    const int64_t o = mirrored ? n - 8 - i : i;
-    __m128i b;
-    if (!mirrored) {
-      b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + o));
-    } else {
-      b = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src - o - 7)), rev);
-    }
-    __m256 x = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)), scale);
-    asm("" : "+x"(x));
-    x = _mm256_sub_ps(x, mean);
-    asm("" : "+x"(x));
-    const __m256 q = _mm256_mul_ps(x, rcp);
-    _mm256_storeu_ps(dst + o, _mm256_fmadd_ps(_mm256_fnmadd_ps(q, stdv, x), rcp, q));
-  }
-  for (int64_t o = mirrored ? 0 : i, end = mirrored ? n - i : n; o < end; ++o) {
-    // Spelled out rather than f(...): inlined here, f's x*scale - mean could be contracted into an FMA.
-    float x = static_cast<float>(mirrored ? src[-o] : src[o]) * f.scale;
-    asm("" : "+x"(x));
-    x = x - f.mean;
-    asm("" : "+x"(x));
-    dst[o] = x / f.stdv;
-  }
-}
-
-bool cpu_has_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
 }
 #endif
-
-// Whether the FMA-corrected reciprocal division of row_u8_f32_fma equals Exact's true division for all 256
-// uint8 values of a channel (std::fma rounds once, as vfmadd does). Checked once per constant triple and
-// cached: the check costs about a microsecond a channel.
-bool rcp_is_exact(const Exact<uint8_t, float, true>& f, float rcp) {
-  struct Entry {
-    float scale, mean, stdv;
-    bool exact;
-  };
-  thread_local Entry cache[16];
-  thread_local int used = 0, next = 0;
-  for (int k = 0; k < used; ++k) {
-    const Entry& e = cache[k];
-    if (std::memcmp(&e.scale, &f.scale, 4) == 0 && std::memcmp(&e.mean, &f.mean, 4) == 0 &&
-        std::memcmp(&e.stdv, &f.stdv, 4) == 0) {
-      return e.exact;
-    }
-  }
-  bool exact = std::isfinite(rcp) && std::isfinite(f.stdv) && std::isfinite(f.mean);
-  for (int v = 0; exact && v < 256; ++v) {
-    const float want = f(static_cast<uint8_t>(v));
-    volatile float x = static_cast<float>(v) * f.scale; // volatile: rounded here, as in the vector code
-    x = x - f.mean;
-    const float xs = x;
-    const float q = xs * rcp;
-    const float got = std::fma(std::fma(-q, f.stdv, xs), rcp, q);
-    exact = std::memcmp(&want, &got, sizeof(float)) == 0;
-  }
-  cache[next] = {f.scale, f.mean, f.stdv, exact};
-  next = (next + 1) % 16;
-  used = std::max(used, next == 0 ? 16 : next);
-  return exact;
-}
 
 template <typename in_t, typename out_t, typename F>
 FASTPREP_ALWAYS_INLINE void convert_row(const in_t* __restrict__ src, int64_t ss, out_t* __restrict__ dst, int64_t ds,
@@ -294,13 +209,6 @@ struct Rows {
 #if FASTPREP_AVX2_CLONE
         if constexpr (kAvx2 && IsExactU8F32<F>::value) {
           if (g.osw == 1 && (ss == 1 || ss == -1)) {
-            if constexpr (std::is_same_v<F, Exact<uint8_t, float, true>>) {
-              if (f[c].rcp != 0.0f) {
-                row_u8_f32_fma(src, ss == -1, dst + x0, x1 - x0, f[c]);
-                fill_row(dst + x1 * g.osw, g.osw, g.OW - x1, fillv[c]);
-                continue;
-              }
-            }
             row_u8_f32_avx2(src, ss == -1, dst + x0, x1 - x0, f[c]);
             fill_row(dst + x1 * g.osw, g.osw, g.OW - x1, fillv[c]);
             continue;
@@ -379,14 +287,6 @@ void run_typed(const Plan& p, const Geometry& g, const Windows& w) {
     for (int64_t c = 0; c < g.C; ++c) {
       // The 1/255 multiplier is a Python scalar in torchvision: rounded to opmath, not to the dtype.
       fs[c] = {static_cast<acc_t>(p.scale), rnd(p.mean[c]), rnd(p.stdv[c])};
-#if FASTPREP_AVX2_CLONE
-      if constexpr (std::is_same_v<in_t, uint8_t> && std::is_same_v<out_t, float>) {
-        const float rcp = 1.0f / fs[c].stdv;
-        if (cpu_has_fma() && rcp_is_exact(fs[c], rcp)) {
-          fs[c].rcp = rcp;
-        }
-      }
-#endif
     }
     launch<in_t, out_t, true>(p, g, w, fs);
   } else {
