@@ -422,3 +422,19 @@ def test_compose_fast_path_still_runs_hooks():
     h.remove()
     c(x)
     assert seen == ["module", "global"]
+
+
+def test_compose_cpu_fast_path_inference_mode_and_no_grad():
+    # Outputs made by the fast path are inference tensors exactly where torchvision's are.
+    ours, ref = T.Compose(eval_pipeline(T)), v2.Compose(eval_pipeline(v2))
+    x = image((3, 32, 32))
+    ours(x), ours(x)
+    with torch.inference_mode():
+        xi = image((3, 32, 32))
+        for inp in (x, xi, xi):
+            o, r = ours(inp), ref(inp)
+            assert torch.equal(o, r) and o.is_inference() == r.is_inference()
+    o, r = ours(xi), ref(xi)
+    assert torch.equal(o, r) and o.is_inference() == r.is_inference()
+    with torch.no_grad():
+        assert torch.equal(ours(x), ref(x))
