@@ -2,6 +2,8 @@
 // TORCH_LIBRARY_FRAGMENT in csrc/<family>/<family>_ops.cpp.
 #ifndef FASTPREP_NO_PYTHON_MODULE
 #include <Python.h>
+
+#include "common/python_module.h"
 #endif
 
 #include <torch/library.h>
@@ -34,11 +36,17 @@ TORCH_LIBRARY(fastprep, m) {
 } // namespace fastprep
 
 #ifndef FASTPREP_NO_PYTHON_MODULE // the CMake (libtorch) build has no Python
-// An empty module: ops reach Python through the dispatcher, so `import
-// fastprep._C` only has to load the library and run its static registrations.
+// Ops reach Python through the dispatcher, so `import fastprep._C` mainly loads
+// the library and runs its static registrations; the module itself only holds
+// the Python-only functions families registered (common/python_module.h).
 extern "C" {
 PyMODINIT_FUNC PyInit__C(void) {
-  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  static std::vector<PyMethodDef> methods = [] {
+    auto m = fastprep::detail::python_methods();
+    m.push_back({nullptr, nullptr, 0, nullptr});
+    return m;
+  }();
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, methods.data()};
   return PyModule_Create(&module_def);
 }
 }

@@ -301,3 +301,140 @@ def test_compose_train_fast_path_yields_to_changed_defaults():
         run_both(lambda M: M.Compose(TRAIN_FAST[1](M)), image((3, 32, 33)), seeds=range(12))
     finally:
         torch.set_default_dtype(old)
+
+
+# The eager CPU fast path (csrc/vision/python_fastpath.cpp) that Compose takes from the second call of a signature:
+# the same outputs and draws as torchvision, and the op path wherever the dispatcher would behave differently.
+def eval_pipeline(M, dtype=torch.float32):
+    return [M.CenterCrop(24), M.ToDtype(dtype, scale=True), M.Normalize(MEAN, STD)]
+
+
+@pytest.mark.parametrize("make", [eval_pipeline, TRAIN_FAST[0], TRAIN_FAST[1]])
+def test_compose_cpu_fast_path_is_taken_and_matches_torchvision(make):
+    # Alternating signatures (a plain image, a channels-last one, a strided slice, a batch) switch fast paths.
+    xs = [image((3, 32, 33)), image((2, 3, 30, 30)).contiguous(memory_format=torch.channels_last),
+          image((3, 40, 70))[:, 2:36, ::2], image((2, 3, 32, 32))]
+    ours, ref = T.Compose(make(T)), v2.Compose(make(v2))
+    for rnd in range(3):
+        for i, x in enumerate(xs):
+            torch.manual_seed(10 * rnd + i)
+            o = ours(x)
+            after_ours = torch.get_rng_state()
+            torch.manual_seed(10 * rnd + i)
+            r = ref(x)
+            assert torch.equal(o, r) and torch.equal(after_ours, torch.get_rng_state()), (rnd, i)
+    assert ours._fast is not None
+    assert all(hit[3] is not None for hit in ours._direct.values())
+
+
+def test_compose_cpu_fast_path_yields_to_tracing_profiler_and_modes():
+    x = image((3, 32, 33))
+    c = T.Compose(eval_pipeline(T))
+    expected = v2.Compose(eval_pipeline(v2))(x)
+    c(x), c(x)
+    assert c._fast is not None
+    traced = torch.jit.trace(c, x, check_trace=False)
+    assert "fastprep::crop_mirror_normalize" in str(traced.graph)
+    assert torch.equal(traced(x), expected)
+    with torch.profiler.profile() as prof:
+        assert torch.equal(c(x), expected)
+    assert any(e.name == "fastprep::crop_mirror_normalize" for e in prof.events())
+    with torch.device("cpu"):  # a torch function mode
+        assert torch.equal(c(x), expected)
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        assert torch.equal(c(x), expected)
+    assert "fastprep.crop_mirror_normalize.default" in seen
+
+
+def test_compose_cpu_fast_path_float_input_and_autograd():
+    x = torch.rand(3, 30, 30)
+    ours, ref = T.Compose(eval_pipeline(T)), v2.Compose(eval_pipeline(v2))
+    for _ in range(3):
+        assert torch.equal(ours(x), ref(x))
+    xg = x.clone().requires_grad_()
+    # Autograd-tracked input: the op path decides, as before the fast path existed.
+    op_path = torch.ops.fastprep.crop_mirror_normalize(xg, 3, 3, 24, 24, False, False, MEAN, STD)
+    assert torch.equal(ours(xg), op_path)
+
+
+def test_compose_pickles_and_copies_after_use():
+    import copy
+    import pickle
+
+    x = image((3, 32, 33))
+    c = T.Compose(TRAIN_FAST[0](T))
+    c(x), c(x)
+    for d in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
+        torch.manual_seed(3)
+        a = d(x)
+        torch.manual_seed(3)
+        assert torch.equal(a, c(x))
+
+
+def test_compose_cpu_fast_path_from_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    xs = [image((3, 64, 64)) for _ in range(16)]
+    c, ref = T.Compose(eval_pipeline(T)), v2.Compose(eval_pipeline(v2))
+    c(xs[0])
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(c, xs * 4))
+    assert all(torch.equal(o, ref(x)) for o, x in zip(outs, xs * 4))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_uint8_normalize_exact_for_every_value_and_many_constants(seed):
+    # The CPU kernel replaces /std by a reciprocal multiply + FMA correction only where it proved the two equal
+    # for all 256 values of a channel; every value, under many constants (ImageNet's included), must match.
+    g = torch.Generator().manual_seed(seed)
+    x = torch.arange(256, dtype=torch.uint8).repeat(3, 2).reshape(3, 16, 32)[..., :29]  # odd width: scalar tails
+    x = torch.cat([x, x.flip(-1)], 1)
+    consts = [(MEAN, STD)] + [(torch.rand(3, generator=g).tolist(), (torch.rand(3, generator=g) * 2 + 1e-3).tolist())
+                              for _ in range(25)]
+    for mean, std in consts:
+        for hflip in (False, True):
+            make = lambda M: [M.RandomHorizontalFlip(1.0 if hflip else 0.0), M.ToDtype(torch.float32, scale=True),
+                              M.Normalize(mean, std)]
+            ours, ref = T.Compose(make(T)), v2.Compose(make(v2))
+            for _ in range(2):
+                assert torch.equal(ours(x), ref(x)), (mean, std, hflip)
+
+
+def test_compose_fast_path_still_runs_hooks():
+    x = image((3, 8, 8))
+    c = T.Compose(eval_pipeline(T)[1:])
+    c(x), c(x)
+    seen = []
+    h = c.register_forward_hook(lambda m, i, o: seen.append("module"))
+    c(x)
+    h.remove()
+    h = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: seen.append("global"))
+    c(x)
+    h.remove()
+    c(x)
+    assert seen == ["module", "global"]
+
+
+def test_compose_cpu_fast_path_inference_mode_and_no_grad():
+    # Outputs made by the fast path are inference tensors exactly where torchvision's are.
+    ours, ref = T.Compose(eval_pipeline(T)), v2.Compose(eval_pipeline(v2))
+    x = image((3, 32, 32))
+    ours(x), ours(x)
+    with torch.inference_mode():
+        xi = image((3, 32, 32))
+        for inp in (x, xi, xi):
+            o, r = ours(inp), ref(inp)
+            assert torch.equal(o, r) and o.is_inference() == r.is_inference()
+    o, r = ours(xi), ref(xi)
+    assert torch.equal(o, r) and o.is_inference() == r.is_inference()
+    with torch.no_grad():
+        assert torch.equal(ours(x), ref(x))

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _m
 
+from fastprep import _C
 from fastprep.transforms import functional as F
 
 __all__ = [
@@ -504,15 +505,17 @@ class _Fused:
 _MISSING = object()
 
 
-def _global_hooks() -> bool:
-    return bool(_m._global_forward_hooks or _m._global_forward_pre_hooks or _m._global_backward_hooks
-                or _m._global_backward_pre_hooks)
 # crop_mirror_normalize's defaults after (top, left, height, width).
 _CMN_DEFAULTS = (False, False, None, None, True, None, False, False, None, False)
 
 
 _CMN = torch.ops.fastprep.crop_mirror_normalize.default
 _RANDOM_CMN = torch.ops.fastprep._random_crop_mirror_normalize.default
+# The eager CPU fast path (csrc/vision/python_fastpath.cpp): the op's engine without the dispatcher.
+# _vision_run(fastpath, x) answers None whenever the op path must decide (other signature, modes, autograd, ...).
+_FAST_MAKE = getattr(_C, "_vision_fastpath", None)
+_FAST_RUN = getattr(_C, "_vision_run", None)
+_is_compiling = torch.compiler.is_compiling
 
 
 def _native_draws() -> bool:
@@ -550,7 +553,7 @@ class Compose(_Transform):
     """
 
     # The eager plan cache (keyed by shape tuples) has no TorchScript type; the scripted forward never uses it.
-    __jit_ignored_attributes__ = ["_plans", "_direct"]
+    __jit_ignored_attributes__ = ["_plans", "_direct", "_fast"]
 
     def __init__(self, transforms: Sequence[Any]) -> None:
         super().__init__()
@@ -578,8 +581,16 @@ class Compose(_Transform):
             and all(type(t) in (ToDtype, ConvertImageDtype, Normalize) for t in ts[k:])
         self._nflips = k - 1
         self._plans: Dict[Any, Tuple[str, Any]] = {}
-        # Plain-tensor signatures whose plan is one op call: key -> (bound op, args, draws inside the op).
-        self._direct: Dict[Any, Tuple[Any, Any, bool]] = {}
+        # Plain-tensor signatures whose plan is one op call: key -> (bound op, args, draws inside the op,
+        # CPU fast path or None).
+        self._direct: Dict[Any, Tuple[Any, Any, bool, Any]] = {}
+        self._fast: Any = None  # the fast path last used: tried first, before building a signature key
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # The caches hold C++ callables and capsules (not picklable); they refill on the first call.
+        state = self.__dict__.copy()
+        state["_plans"], state["_direct"], state["_fast"] = {}, {}, None
+        return state
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -591,17 +602,34 @@ class Compose(_Transform):
 
     @torch.jit.unused
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set.
-        if len(args) == 1 and not kwargs and not (self._forward_hooks or self._forward_pre_hooks or _global_hooks()):
-            x = args[0]
-            # A known plain-tensor signature whose plan is one op call: call the op's C++ entry directly
-            # (each Python frame on the way costs about a microsecond per image).
-            if type(x) is torch.Tensor and not torch.compiler.is_compiling() and self._direct:
-                hit = self._direct.get((x.shape, x.dtype, x.device, x.stride()))
-                if hit is not None and (not hit[2] or _native_draws()):
-                    return hit[0](x, *hit[1])
+        # nn.Module.__call__'s hook machinery costs microseconds per image: skip it while no hook is set
+        # (the global hook dicts are read inline: a helper call per image costs more than the reads).
+        if len(args) != 1 or kwargs or self._forward_hooks or self._forward_pre_hooks or _m._global_forward_hooks \
+                or _m._global_forward_pre_hooks or _m._global_backward_hooks or _m._global_backward_pre_hooks:
+            return super().__call__(*args, **kwargs)
+        x = args[0]
+        # is_compiling first: under torch.compile, reading the caches would guard on their contents.
+        if _is_compiling() or not self._direct:
             return self._fused_forward(x)
-        return super().__call__(*args, **kwargs)
+        # The last signature's CPU fast path checks x itself (type, signature, modes) in C++.
+        fast = self._fast
+        if fast is not None:
+            out = _FAST_RUN(fast, x)
+            if out is not None:
+                return out
+        # A known plain-tensor signature whose plan is one op call: its fast path, or the op's C++ entry
+        # directly (each Python frame on the way costs about a microsecond per image).
+        if type(x) is torch.Tensor:
+            hit = self._direct.get((x.shape, x.dtype, x.device, x.stride()))
+            if hit is not None:
+                if hit[3] is not None:
+                    out = _FAST_RUN(hit[3], x)
+                    if out is not None:
+                        self._fast = hit[3]
+                        return out
+                if not hit[2] or _native_draws():
+                    return hit[0](x, *hit[1])
+        return self._fused_forward(x)
 
     @torch.jit.unused
     def _fused_forward(self, inpt: Any) -> Any:
@@ -662,9 +690,12 @@ class Compose(_Transform):
     def _remember_direct(self, x: torch.Tensor, plain: bool, plan: Optional[Tuple[str, Any]]) -> None:
         if plain and plan is not None and plan[0] in ("op", "random") and len(self._direct) < 64:
             op = _CMN if plan[0] == "op" else _RANDOM_CMN
+            fast = None
+            if _FAST_MAKE is not None and x.device.type == "cpu":
+                fast = _FAST_MAKE(x, plan[0], plan[1])
             # OpOverload._op is the overload's C++ callable (what OpOverload.__call__ forwards to).
             self._direct[(x.shape, x.dtype, x.device, x.stride())] = (getattr(op, "_op", op), plan[1],
-                                                                      plan[0] == "random")
+                                                                      plan[0] == "random", fast)
 
     @torch.jit.unused
     def _random_plan(self, x: torch.Tensor, plain: bool) -> Optional[Tuple[str, Any]]:

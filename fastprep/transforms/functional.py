@@ -98,23 +98,8 @@ def _normalize(image: torch.Tensor, mean: List[float], std: List[float], inplace
     return out
 
 
-def _max_value(dtype: torch.dtype) -> int:
-    if dtype == torch.uint8:
-        return 255
-    if dtype == torch.int8:
-        return 127
-    if dtype == torch.int16:
-        return 32767
-    if dtype == torch.uint16:
-        return 65535
-    if dtype == torch.int32:
-        return 2147483647
-    if dtype == torch.int64:
-        return 9223372036854775807
-    return 1
-
-
-def _num_value_bits(dtype: torch.dtype) -> int:
+def _value_bits(dtype: torch.dtype) -> int:
+    """Value bits of an integer image dtype (sign bit excluded), 0 for any other dtype."""
     if dtype == torch.uint8:
         return 8
     if dtype == torch.int8:
@@ -127,7 +112,22 @@ def _num_value_bits(dtype: torch.dtype) -> int:
         return 31
     if dtype == torch.int64:
         return 63
-    raise TypeError(f"Number of value bits is only defined for integer dtypes, but got {dtype}.")
+    return 0
+
+
+def _max_value(dtype: torch.dtype) -> int:
+    bits = _value_bits(dtype)
+    if bits == 0:
+        return 1  # float images are in [0, 1]
+    half = 1 << (bits - 1)
+    return half - 1 + half  # 2**bits - 1 without overflowing int64 (TorchScript) for int64
+
+
+def _num_value_bits(dtype: torch.dtype) -> int:
+    bits = _value_bits(dtype)
+    if bits == 0:
+        raise TypeError(f"Number of value bits is only defined for integer dtypes, but got {dtype}.")
+    return bits
 
 
 def _is_float_dtype(dtype: torch.dtype) -> bool:
