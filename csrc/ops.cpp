@@ -2,6 +2,8 @@
 // TORCH_LIBRARY_FRAGMENT in csrc/<family>/<family>_ops.cpp.
 #ifndef FASTPREP_NO_PYTHON_MODULE
 #include <Python.h>
+
+#include "common/python_module.h"
 #endif
 
 #include <torch/library.h>
@@ -34,12 +36,22 @@ TORCH_LIBRARY(fastprep, m) {
 } // namespace fastprep
 
 #ifndef FASTPREP_NO_PYTHON_MODULE // the CMake (libtorch) build has no Python
-// An empty module: ops reach Python through the dispatcher, so `import
-// fastprep._C` only has to load the library and run its static registrations.
+// Ops reach Python through the dispatcher, so `import fastprep._C` only has to load the library and
+// run its static registrations; families may attach eager-only helpers (common/python_module.h).
 extern "C" {
 PyMODINIT_FUNC PyInit__C(void) {
   static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
-  return PyModule_Create(&module_def);
+  PyObject* module = PyModule_Create(&module_def);
+  if (module == nullptr) {
+    return nullptr;
+  }
+  for (const auto hook : fastprep::detail::python_module_hooks()) {
+    if (hook(module) < 0) {
+      Py_DECREF(module);
+      return nullptr;
+    }
+  }
+  return module;
 }
 }
 #endif
