@@ -86,6 +86,8 @@ struct Vocab : torch::CustomClassHolder {
       const uint64_t w = load_head(s + i, std::min<int64_t>(8, n - i));
       h = ((h ^ (h >> 32)) ^ w) * 0xC4CEB9FE1A85EC53ull;
     }
+    h ^= h >> 32; // the low bits pick the slot: fold the well-mixed high half into them
+    h *= 0x9E3779B97F4A7C15ull;
     return h ^ (h >> 29);
   }
   detail::VocabView view() const {

@@ -116,6 +116,11 @@ struct AsciiTables {
   }
 };
 
+inline const AsciiTables& ascii_tables() {
+  static const AsciiTables t;
+  return t;
+}
+
 // Eight bytes at a time: a line is ASCII when no byte has its top bit set.
 inline bool is_ascii(const char* p, size_t n) {
   size_t i = 0;
@@ -133,7 +138,7 @@ inline bool is_ascii(const char* p, size_t n) {
 
 template <class Emit>
 bool basic_english_ascii(const char* line, size_t n, std::string& low, Emit&& emit) {
-  static const AsciiTables t;
+  const AsciiTables& t = ascii_tables();
   if (!is_ascii(line, n)) {
     return false;
   }
@@ -202,6 +207,7 @@ template <class Emit>
 void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std::string& cur, Emit&& emit) {
   const auto* s = reinterpret_cast<const uint8_t*>(line);
   const int64_t n = static_cast<int64_t>(size);
+  const AsciiTables& t = ascii_tables();
   TokenBuilder<Emit> tb{cur, emit};
   auto flush = [&] { tb.flush(); };
   auto push_cp = [&](uint32_t c) {
@@ -246,7 +252,20 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
           continue;
         }
       }
-      push_cp(b >= 'A' && b <= 'Z' ? b + 32u : b);
+      // ASCII by table, as in basic_english_ascii ('"' is dropped here instead of beforehand).
+      const uint8_t c = t.lower[b];
+      switch (t.cls[c]) {
+        case kWord:
+          if (c != '"') {
+            cur.push_back(static_cast<char>(c));
+          }
+          break;
+        case kIsolate:
+          tb.single(static_cast<char>(c));
+          break;
+        default: // kSpace, kSplit
+          flush();
+      }
       ++i;
       continue;
     }
