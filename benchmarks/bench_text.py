@@ -138,10 +138,10 @@ def main(device="cpu", n_lines=20000):
 
         v, baseline = _corpus.basic_english_case(lines)
 
-        ref_ms = _time(baseline, repeat=3)
+        ref_ms = _time(baseline, repeat=5)
         for label, threads in (("1 thread", 1), (f"{all_threads} threads", all_threads)):
             torch.set_num_threads(threads)
-            ours_ms = _time(lambda: basic_english_lookup(lines, v))
+            ours_ms = _time(lambda: basic_english_lookup(lines, v), repeat=9)
             ok = _corpus.ragged_rows(*basic_english_lookup(lines, v)) == baseline()
             results.append(_row(f"basic_english+vocab {cname} ({label})", ours_ms, ref_ms, "python regex+dict", mb,
                                 ok, corpus=cname, threads=threads, ours_fresh_str_ms=round(_time_fresh(lines, v), 3)))
