@@ -39,6 +39,7 @@ EDGE = [
     "NUL\x00inside",
     "emoji 😀🥰 CJK 日本語 Ａｂｃ",
     "x" * 5000,
+    'wö"rld É"a "é" é<br "/>x Ωmega"Σ aé" 日本"語',  # '"' dropped inside non-ASCII tokens (copied, not sliced)
 ]
 
 

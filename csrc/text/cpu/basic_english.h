@@ -40,6 +40,51 @@ struct TokenBuilder {
   }
 };
 
+// The token being built on the UTF-8 path: a slice of the line itself while its characters are kept as they
+// are (most tokens: lowercase or caseless text, no copy), copied into `cur` from the first changed character.
+template <class Emit>
+struct SliceOrCopy {
+  std::string& cur;
+  Emit& emit;
+  const char* run = nullptr;
+  size_t run_len = 0;
+  SliceOrCopy(std::string& c, Emit& e) : cur(c), emit(e) { cur.clear(); }
+  // Bytes of the line kept as they are.
+  void keep(const char* p, size_t n) {
+    if (run != nullptr && run + run_len == p) {
+      run_len += n;
+    } else if (run == nullptr && cur.empty()) {
+      run = p;
+      run_len = n;
+    } else {
+      append(p, n); // after a dropped '"' or a changed character
+    }
+  }
+  // Bytes that are not the line's own (a lowercased character).
+  void append(const char* p, size_t n) {
+    if (run != nullptr) {
+      cur.assign(run, run_len);
+      run = nullptr;
+      run_len = 0;
+    }
+    cur.append(p, n);
+  }
+  void flush() {
+    if (run != nullptr) {
+      emit(run, run_len);
+      run = nullptr;
+      run_len = 0;
+    } else if (!cur.empty()) {
+      emit(cur.data(), cur.size());
+      cur.clear();
+    }
+  }
+  void single(char c) {
+    flush();
+    emit(&c, 1);
+  }
+};
+
 // Scratch buffers one thread reuses across lines.
 struct LineScratch {
   std::vector<uint32_t> cps, low;
@@ -208,7 +253,7 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
   const auto* s = reinterpret_cast<const uint8_t*>(line);
   const int64_t n = static_cast<int64_t>(size);
   const AsciiTables& t = ascii_tables();
-  TokenBuilder<Emit> tb{cur, emit};
+  SliceOrCopy<Emit> tb{cur, emit};
   auto flush = [&] { tb.flush(); };
   auto push_cp = [&](uint32_t c) {
     // A lowercased character: the same rules as the input (none of them maps to ASCII punctuation or spaces
@@ -238,7 +283,7 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
       return;
     }
     uint8_t buf[4];
-    cur.append(reinterpret_cast<const char*>(buf), encode_utf8(c, buf));
+    tb.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(encode_utf8(c, buf)));
   };
   constexpr int m = static_cast<int>(CaseMode::kLower);
   for (int64_t i = 0; i < n;) {
@@ -256,8 +301,13 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
       const uint8_t c = t.lower[b];
       switch (t.cls[c]) {
         case kWord:
-          if (c != '"') {
-            cur.push_back(static_cast<char>(c));
+          if (c == '"') {
+            // dropped: a later kept byte no longer continues the slice
+          } else if (c == b) {
+            tb.keep(line + i, 1);
+          } else {
+            const char lower = static_cast<char>(c);
+            tb.append(&lower, 1);
           }
           break;
         case kIsolate:
@@ -279,7 +329,7 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
         push_cp(u.pool[rec[1 + 2 * m] + k]);
       }
     } else if (c != kReplacementChar) {
-      cur.append(line + at, static_cast<size_t>(i - at));  // unchanged: its bytes as they are
+      tb.keep(line + at, static_cast<size_t>(i - at)); // unchanged: its bytes as they are
     } else {
       push_cp(c);
     }
