@@ -39,6 +39,7 @@ EDGE = [
     "NUL\x00inside",
     "emoji 😀🥰 CJK 日本語 Ａｂｃ",
     "x" * 5000,
+    'wö"rld É"a "é" é<br "/>x Ωmega"Σ aé" 日本"語',  # '"' dropped inside non-ASCII tokens (copied, not sliced)
 ]
 
 
@@ -145,3 +146,97 @@ def test_lookup_index_follows_vocab_edits_and_long_tokens():
     ids, _ = basic_english_lookup([line], v)
     assert ids.tolist() == [v[w] for w in get_tokenizer("basic_english")(line)]
     assert ids.tolist()[len(words)] == 3 and ids.tolist()[-1] == len(v) - 1
+
+
+# The eager entry (fastprep._C._basic_english_lookup_fast, str read in place) and the registered op must give
+# torchtext's ids: the rule's regex list + a dict lookup, on real corpora, with unknown tokens.
+def _torchtext_ids(lines, v):
+    stoi, default = v.get_stoi(), v.get_default_index()
+    return [[stoi.get(t, default) for t in torchtext_basic_english(x)] for x in lines]
+
+
+@pytest.mark.parametrize("corpus", ["english", "multilingual"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lookup_matches_torchtext_rule_on_corpora(corpus, threads):
+    from fastprep.text.functional import basic_english_lookup
+
+    lines = (_corpus.english_lines(3000) if corpus == "english" else _corpus.multilingual_lines(3000)) + EDGE
+    # A vocab of half the lines: the other half has unknown tokens, which take the default index.
+    v = build_vocab_from_iterator((torchtext_basic_english(x) for x in lines[::2]), specials=["<unk>"])
+    v.set_default_index(0)
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ids, offsets = basic_english_lookup(lines, v)
+        op_ids, op_offsets = torch.ops.fastprep.basic_english_lookup(lines, v.vocab)
+    finally:
+        torch.set_num_threads(prev)
+    assert _corpus.ragged_rows(ids, offsets) == _torchtext_ids(lines, v)
+    assert torch.equal(ids, op_ids) and torch.equal(offsets, op_offsets)
+
+
+def test_fast_entry_takes_lists_and_tuples_of_str():
+    from fastprep import _C
+
+    v = build_vocab_from_iterator([["hello", "world", "."]], specials=["<unk>"])
+    v.set_default_index(0)
+    lines = ["Hello, world.", "", "wörld Hello"]
+    for seq in (lines, tuple(lines)):
+        out = _C._basic_english_lookup_fast(seq, v.vocab)
+        assert out is not NotImplemented
+        ids, offsets = out
+        assert _corpus.ragged_rows(ids, offsets) == _torchtext_ids(lines, v)
+        assert ids.dtype == offsets.dtype == torch.int64
+
+
+@pytest.mark.parametrize("bad", [["a", 1], "abc", ["x \ud800 a"], None, [b"bytes"]])
+def test_fast_entry_leaves_other_input_to_the_op(bad):
+    # Not a list/tuple of str with a UTF-8 form: the eager entry declines and the op's own behaviour stands
+    # (its "Expected a value of type 'List[str]'" error, or a str taken as a sequence of characters).
+    from fastprep import _C
+    from fastprep.text.functional import basic_english_lookup
+
+    v = build_vocab_from_iterator([["a", "b", "c"]], specials=["<unk>"])
+    v.set_default_index(0)
+    assert _C._basic_english_lookup_fast(bad, v.vocab) is NotImplemented
+    try:
+        expected = torch.ops.fastprep.basic_english_lookup(bad, v.vocab)
+    except Exception as e:  # noqa: BLE001 - whatever the op raises, the wrapper must raise the same
+        with pytest.raises(type(e), match=re.escape(str(e)[:60])):
+            basic_english_lookup(bad, v)
+    else:
+        got = basic_english_lookup(bad, v)
+        assert all(torch.equal(a, b) for a, b in zip(got, expected))
+
+
+def test_fast_entry_rejects_a_non_vocab():
+    from fastprep import _C
+
+    with pytest.raises(RuntimeError, match="fastprep.Vocab"):
+        _C._basic_english_lookup_fast(["a"], object())
+    with pytest.raises(TypeError, match="takes 2 arguments"):
+        _C._basic_english_lookup_fast(["a"])
+
+
+def test_fast_entry_unknown_without_default_raises():
+    from fastprep.text.functional import basic_english_lookup
+
+    v = vocab(OrderedDict([("hello", 1)]))
+    with pytest.raises(RuntimeError, match="Token wörld not found and default index is not set"):
+        basic_english_lookup(["hello"] * 200 + ["Hello wörld"], v)
+
+
+def test_fast_entry_from_python_threads():
+    # The GIL is released while tokenizing: concurrent calls on one Vocab give the same ids as a lone call.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastprep.text.functional import basic_english_lookup
+
+    lines = _corpus.english_lines(2000) + _corpus.multilingual_lines(2000)
+    v = build_vocab_from_iterator((torchtext_basic_english(x) for x in lines[::3]), specials=["<unk>"])
+    v.set_default_index(0)
+    ref = basic_english_lookup(lines, v)
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda _: basic_english_lookup(lines, v), range(8)))
+    for ids, offsets in outs:
+        assert torch.equal(ids, ref[0]) and torch.equal(offsets, ref[1])

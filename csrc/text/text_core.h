@@ -280,6 +280,14 @@ FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, co
                            const Specials& sp, CaseMode mode, int32_t unk_id, WordBuffer& w, Sink& sink) {
   w.nbytes = 0;
   w.nchars = 0;
+  // Punctuation is a word of its own: ends the current word, then goes through WordPiece alone.
+  auto isolated = [&](uint32_t c) {
+    if (!wordpiece(w, v, unk_id, sink)) {
+      return false;
+    }
+    w.push(c);
+    return wordpiece(w, v, unk_id, sink);
+  };
   int64_t i = 0;
   while (i < n) {
     if (sp.may_start(s[i])) {
@@ -303,11 +311,7 @@ FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, co
       } else if (c < 0x20 || c == 0x7F) {
         continue;
       } else if ((c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || c >= '{') {
-        if (!wordpiece(w, v, unk_id, sink)) {
-          return false;
-        }
-        w.push(c);
-        if (!wordpiece(w, v, unk_id, sink)) {
+        if (!isolated(c)) {
           return false;
         }
       } else {
@@ -349,11 +353,7 @@ FASTPREP_HD bool bert_line(const uint8_t* s, int64_t n, const UnicodeView& u, co
           return false;
         }
       } else if (f & kFlagPunct) {
-        if (!wordpiece(w, v, unk_id, sink)) {
-          return false;
-        }
-        w.push(c);
-        if (!wordpiece(w, v, unk_id, sink)) {
+        if (!isolated(c)) {
           return false;
         }
       } else {

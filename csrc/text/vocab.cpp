@@ -56,7 +56,7 @@ void Vocab::rebuild_slots() {
     slots_[i] = static_cast<int32_t>(id);
   }
   // The CPU string index: same capacity, same first-of-equal-tokens rule.
-  fast_slots_.assign(cap, 0);
+  fast_slots_.assign(cap, FastSlot{});
   const uint64_t fmask = static_cast<uint64_t>(cap - 1);
   for (int64_t id = 0; id < len(); ++id) {
     const uint8_t* s = bytes_.data() + offsets_[id];
@@ -64,12 +64,12 @@ void Vocab::rebuild_slots() {
     if (find_fast(s, n) >= 0) {
       continue;
     }
-    const uint64_t h = fast_hash(s, n);
-    uint64_t i = h & fmask;
-    while (fast_slots_[i] != 0) {
+    const uint64_t head = load_head(s, n);
+    uint64_t i = fast_hash(head, s, n) & fmask;
+    while (fast_slots_[i].id_plus_1 != 0) {
       i = (i + 1) & fmask;
     }
-    fast_slots_[i] = ((h >> 32) << 32) | static_cast<uint64_t>(id + 1);
+    fast_slots_[i] = FastSlot{head, static_cast<uint32_t>(n), static_cast<uint32_t>(id + 1)};
   }
   std::lock_guard<std::mutex> lock(cache_mutex_);
   device_tables_.clear();

@@ -8,6 +8,7 @@
 #include <c10/util/Optional.h>
 #include <torch/custom_class.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -43,43 +44,51 @@ struct Vocab : torch::CustomClassHolder {
   // -1 when absent.
   int32_t find(const std::string& token) const { return find(reinterpret_cast<const uint8_t*>(token.data()), token.size()); }
   int32_t find(const uint8_t* s, int64_t n) const { return view().find(detail::fnv_hash(s, n), nullptr, 0, s, n); }
-  // The same answer as find(), from a CPU-only index built for string lookups (basic_english): a word-at-a-time
-  // hash and 32 bits of it kept beside each id, so a probe that misses touches neither offsets nor bytes.
+  // The same answer as find(), from a CPU-only index built for string lookups (basic_english): each slot keeps
+  // the token's first eight bytes and its length, so a token of at most eight bytes (most words) is found or
+  // missed with one 16-byte read and no access to the offsets or the byte blob.
   int32_t find_fast(const uint8_t* s, int64_t n) const {
-    const uint64_t h = fast_hash(s, n);
+    const uint64_t head = load_head(s, n);
     const uint64_t mask = fast_slots_.size() - 1;
-    const uint64_t tag = h >> 32;
-    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
-      const uint64_t e = fast_slots_[i];
-      if (e == 0) {
+    for (uint64_t i = fast_hash(head, s, n) & mask;; i = (i + 1) & mask) {
+      const FastSlot& e = fast_slots_[i];
+      if (e.id_plus_1 == 0) {
         return -1;
       }
-      if ((e >> 32) == tag) {
-        const int64_t id = static_cast<int64_t>(e & 0xFFFFFFFFu) - 1;
-        const int64_t b = offsets_[id];
-        if (offsets_[id + 1] - b == n && std::memcmp(bytes_.data() + b, s, static_cast<size_t>(n)) == 0) {
-          return static_cast<int32_t>(id);
-        }
+      if (e.head == head && e.len == static_cast<uint64_t>(n) &&
+          (n <= 8 || std::memcmp(bytes_.data() + offsets_[e.id_plus_1 - 1] + 8, s + 8, static_cast<size_t>(n - 8)) == 0)) {
+        return static_cast<int32_t>(e.id_plus_1 - 1);
       }
     }
   }
-  static uint64_t fast_hash(const uint8_t* s, int64_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(n);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+  // The first min(n, 8) bytes, zero-padded, without reading past s[n - 1] (overlapping loads, no byte loop).
+  static uint64_t load_head(const uint8_t* s, int64_t n) {
+    if (n >= 8) {
       uint64_t w;
-      std::memcpy(&w, s + i, 8);
-      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-      h ^= h >> 32;
+      std::memcpy(&w, s, 8);
+      return w;
     }
-    if (i < n) {
-      uint64_t w = 0;
-      std::memcpy(&w, s + i, static_cast<size_t>(n - i));
-      h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    if (n >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, s, 4);
+      std::memcpy(&hi, s + n - 4, 4);
+      return lo | (static_cast<uint64_t>(hi >> (8 * (8 - n))) << 32);
     }
-    h ^= h >> 29;
+    if (n == 0) {
+      return 0;
+    }
+    return static_cast<uint64_t>(s[0]) | (static_cast<uint64_t>(s[n / 2]) << (8 * (n / 2))) |
+        (static_cast<uint64_t>(s[n - 1]) << (8 * (n - 1)));
+  }
+  static uint64_t fast_hash(uint64_t head, const uint8_t* s, int64_t n) {
+    uint64_t h = (head ^ (static_cast<uint64_t>(n) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+    for (int64_t i = 8; i < n; i += 8) {
+      const uint64_t w = load_head(s + i, std::min<int64_t>(8, n - i));
+      h = ((h ^ (h >> 32)) ^ w) * 0xC4CEB9FE1A85EC53ull;
+    }
+    h ^= h >> 32; // the low bits pick the slot: fold the well-mixed high half into them
     h *= 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 32);
+    return h ^ (h >> 29);
   }
   detail::VocabView view() const {
     return {bytes_.data(), offsets_.data(), slots_.data(), static_cast<int64_t>(slots_.size()) - 1, len(),
@@ -102,7 +111,12 @@ struct Vocab : torch::CustomClassHolder {
   std::vector<uint8_t> bytes_;
   std::vector<int64_t> offsets_{0};
   std::vector<int32_t> slots_{-1};
-  std::vector<uint64_t> fast_slots_{0}; // (hash >> 32) << 32 | (id + 1); 0 is empty
+  struct FastSlot {
+    uint64_t head = 0; // load_head() of the token
+    uint32_t len = 0;
+    uint32_t id_plus_1 = 0; // 0: empty
+  };
+  std::vector<FastSlot> fast_slots_{FastSlot{}};
   c10::optional<int64_t> default_index_;
   std::mutex cache_mutex_;
   std::map<std::string, std::vector<at::Tensor>> device_tables_;

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 from torch._library.fake_class_registry import register_fake_class
 
+from fastprep import _C
 from fastprep._extension import check_device
 
 _ops = torch.ops.fastprep
@@ -28,6 +29,19 @@ def basic_english(line: str) -> List[str]:
 
 def basic_english_lookup(lines: List[str], vocab: torch.ScriptObject) -> Tuple[Tensor, Tensor]:
     """Flat ids of every line's basic_english tokens and row offsets [B + 1]."""
+    if not torch.jit.is_scripting():
+        return _basic_english_lookup_eager(lines, vocab)
+    return _ops.basic_english_lookup.default(lines, vocab)
+
+
+@torch.jit.unused
+def _basic_english_lookup_eager(lines: List[str], vocab: torch.ScriptObject) -> Tuple[Tensor, Tensor]:
+    # Eager calls read the str objects in place (fastprep._C, no boxing into c10::List<std::string>); traced
+    # code keeps the op, which Dynamo and export can see. NotImplemented: not a list of str, the op decides.
+    if not torch.compiler.is_compiling():
+        out = _C._basic_english_lookup_fast(lines, vocab)
+        if out is not NotImplemented:
+            return out
     return _ops.basic_english_lookup.default(lines, vocab)
 
 

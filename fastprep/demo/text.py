@@ -4,7 +4,7 @@ tokenizers, and basic_english + vocab vs torchtext's Python rule."""
 import torch
 
 from fastprep.demo import bench
-from fastprep.text import BERTTokenizer, _corpus, build_vocab_from_iterator, get_tokenizer
+from fastprep.text import BERTTokenizer, _corpus
 from fastprep.text.functional import basic_english_lookup
 
 
@@ -33,17 +33,8 @@ def run():
                 ours_ms=bench(lambda: tok.encode(lines), min_time=0.5, warmup=1),
                 ref_ms=bench(lambda: hf.encode_batch(lines), min_time=0.5, warmup=1),
             ))
-    tokenizer = get_tokenizer("basic_english")
-    v = build_vocab_from_iterator((tokenizer(x) for x in lines), specials=["<unk>"])
-    v.set_default_index(0)
-    stoi = v.get_stoi()
-
-    def baseline():
-        return [[stoi.get(t, 0) for t in _corpus.torchtext_basic_english(x)] for x in lines]
-
-    ids, offsets = basic_english_lookup(lines, v)
-    flat, ends = ids.tolist(), offsets.tolist()
-    same = [flat[ends[i]:ends[i + 1]] for i in range(len(lines))] == baseline()
+    v, baseline = _corpus.basic_english_case(lines)
+    same = _corpus.ragged_rows(*basic_english_lookup(lines, v)) == baseline()
     rows.append(dict(
         pipeline=f"basic_english + vocab, {len(lines)} lines",
         reference="torchtext rule (py)",

@@ -40,6 +40,28 @@ def torchtext_basic_english(line: str) -> List[str]:
     return line.split()
 
 
+def basic_english_case(lines: List[str]):
+    """The benchmark's and the demo's basic_english setup: a Vocab of the lines' tokens with ``<unk>`` = 0 as
+    default, and torchtext's way to the same ids (regex rule + dict lookup in Python) as a callable."""
+    from fastprep.text import build_vocab_from_iterator, get_tokenizer
+
+    tokenizer = get_tokenizer("basic_english")
+    vocab = build_vocab_from_iterator((tokenizer(x) for x in lines), specials=["<unk>"])
+    vocab.set_default_index(0)
+    stoi = vocab.get_stoi()
+
+    def baseline() -> List[List[int]]:
+        return [[stoi.get(t, 0) for t in torchtext_basic_english(x)] for x in lines]
+
+    return vocab, baseline
+
+
+def ragged_rows(ids, offsets) -> List[List[int]]:
+    """Flat ids + row offsets [B + 1] as a list of id lists (the baseline's form), for comparison."""
+    flat, ends = ids.tolist(), offsets.tolist()
+    return [flat[ends[i]:ends[i + 1]] for i in range(len(ends) - 1)]
+
+
 def english_lines(n: Optional[int] = None) -> List[str]:
     """Paragraphs of stdlib docstrings, one per line; repeated to n lines when n is given."""
     lines: List[str] = []

@@ -142,7 +142,7 @@ def basic_english_to_ids(lines: List[str], vocab: Vocab, padding_value: int = 0)
 
     .. devices:: CPU
     """
-    ids, offsets = torch.ops.fastprep.basic_english_lookup(lines, vocab.vocab)
+    ids, offsets = _text_ops.basic_english_lookup(lines, vocab.vocab)
     return _text_ops.ragged_to_padded(ids, offsets, padding_value)
 
 
@@ -152,4 +152,4 @@ def basic_english_lookup(lines: List[str], vocab: Vocab) -> Tuple[Tensor, Tensor
 
     .. devices:: CPU
     """
-    return torch.ops.fastprep.basic_english_lookup(lines, vocab.vocab)
+    return _text_ops.basic_english_lookup(lines, vocab.vocab)

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 from torch.nn import Module
 
+from fastprep._ops import text as _text_ops
 from fastprep.text import functional as F
 from fastprep.text.tokenizers import BERTTokenizer
 from fastprep.text.vocab import Vocab
@@ -158,7 +159,10 @@ class BasicEnglishToIds(Module):
         self.padding_value = padding_value
 
     def forward(self, lines: List[str]) -> Tuple[Tensor, Tensor]:
-        ids, offsets = torch.ops.fastprep.basic_english_lookup(lines, self.vocab.vocab)
+        if torch.jit.is_scripting():
+            ids, offsets = torch.ops.fastprep.basic_english_lookup(lines, self.vocab.vocab)
+        else:
+            ids, offsets = _text_ops._basic_english_lookup_eager(lines, self.vocab.vocab)
         lengths = offsets[1:] - offsets[:-1]
         width = int(lengths.max()) if lengths.numel() > 0 else 0
         out = torch.full((lengths.numel(), width), self.padding_value, dtype=torch.long)

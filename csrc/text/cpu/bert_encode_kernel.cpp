@@ -82,16 +82,11 @@ Rows tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
   return rows;
 }
 
-std::tuple<at::Tensor, at::Tensor> bert_encode_cpu(const at::Tensor& text_bytes_in, const at::Tensor& text_offsets_in,
-                                                   const at::Tensor& vocab_bytes_in,
-                                                   const at::Tensor& vocab_offsets_in,
-                                                   const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids, bool lowercase, bool strip_accents,
-                                                   int64_t unk_id, int64_t cls_id, int64_t sep_id, int64_t pad_id,
-                                                   int64_t max_length, int64_t pad_to, bool add_special_tokens) {
+// The ops' arguments checked, made contiguous (the core walks raw byte ranges) and tokenized.
+Rows tokenize_args(const at::Tensor& text_bytes_in, const at::Tensor& text_offsets_in, const at::Tensor& vocab_bytes_in,
+                   const at::Tensor& vocab_offsets_in, const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids,
+                   bool lowercase, bool strip_accents, int64_t unk_id, int64_t budget) {
   detail::check_bert_args(text_bytes_in, text_offsets_in, vocab_bytes_in, vocab_offsets_in, vocab_slots_in, unk_id);
-  TORCH_CHECK_VALUE(pad_to >= -2, "pad_to must be -2 (no padding), -1 (longest) or a length >= 0, got ", pad_to);
-  const int64_t budget = detail::token_budget(max_length, add_special_tokens);
-  // Contiguous at entry: the core walks raw byte ranges.
   const auto text_bytes = text_bytes_in.contiguous();
   const auto text_offsets = text_offsets_in.contiguous();
   const auto vocab_bytes = vocab_bytes_in.contiguous();
@@ -100,8 +95,20 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cpu(const at::Tensor& text_bytes_
   const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
   auto sp = detail::specials_of(special_ids, v.ntokens);
   detail::set_special_first_bytes(sp, v);
-  const auto rows = tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
-                                  static_cast<int32_t>(unk_id), budget);
+  return tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
+                       static_cast<int32_t>(unk_id), budget);
+}
+
+std::tuple<at::Tensor, at::Tensor> bert_encode_cpu(const at::Tensor& text_bytes_in, const at::Tensor& text_offsets_in,
+                                                   const at::Tensor& vocab_bytes_in,
+                                                   const at::Tensor& vocab_offsets_in,
+                                                   const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids, bool lowercase, bool strip_accents,
+                                                   int64_t unk_id, int64_t cls_id, int64_t sep_id, int64_t pad_id,
+                                                   int64_t max_length, int64_t pad_to, bool add_special_tokens) {
+  TORCH_CHECK_VALUE(pad_to >= -2, "pad_to must be -2 (no padding), -1 (longest) or a length >= 0, got ", pad_to);
+  const auto rows = tokenize_args(text_bytes_in, text_offsets_in, vocab_bytes_in, vocab_offsets_in, vocab_slots_in,
+                                  special_ids, lowercase, strip_accents, unk_id,
+                                  detail::token_budget(max_length, add_special_tokens));
   const int64_t batch = static_cast<int64_t>(rows.length.size());
   const int64_t extra = add_special_tokens ? 2 : 0;
   int64_t longest = 0, shortest = INT64_MAX;
@@ -146,17 +153,8 @@ std::tuple<at::Tensor, at::Tensor> bert_tokenize_cpu(const at::Tensor& text_byte
                                                      const at::Tensor& vocab_offsets_in,
                                                      const at::Tensor& vocab_slots_in, c10::IntArrayRef special_ids, bool lowercase,
                                                      bool strip_accents, int64_t unk_id) {
-  detail::check_bert_args(text_bytes_in, text_offsets_in, vocab_bytes_in, vocab_offsets_in, vocab_slots_in, unk_id);
-  const auto text_bytes = text_bytes_in.contiguous();
-  const auto text_offsets = text_offsets_in.contiguous();
-  const auto vocab_bytes = vocab_bytes_in.contiguous();
-  const auto vocab_offsets = vocab_offsets_in.contiguous();
-  const auto vocab_slots = vocab_slots_in.contiguous();
-  const auto v = detail::vocab_view(vocab_bytes, vocab_offsets, vocab_slots);
-  auto sp = detail::specials_of(special_ids, v.ntokens);
-  detail::set_special_first_bytes(sp, v);
-  const auto rows = tokenize_rows(text_bytes, text_offsets, v, sp, detail::case_mode(lowercase, strip_accents),
-                                  static_cast<int32_t>(unk_id), INT64_MAX);
+  const auto rows = tokenize_args(text_bytes_in, text_offsets_in, vocab_bytes_in, vocab_offsets_in, vocab_slots_in,
+                                  special_ids, lowercase, strip_accents, unk_id, INT64_MAX);
   const int64_t batch = static_cast<int64_t>(rows.length.size());
   auto offsets = at::empty({batch + 1}, at::TensorOptions().dtype(at::kLong));
   int64_t* op = offsets.mutable_data_ptr<int64_t>();

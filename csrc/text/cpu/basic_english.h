@@ -1,0 +1,481 @@
+#pragma once
+// torchtext's basic_english (lowercase, then its regex list, then str.split()) as one pass over a line's
+// UTF-8, with Python's lowercasing (final sigma included) and Python's whitespace; and the batch path
+// straight to vocab ids. Shared by the registered ops and the eager CPython entry (python_fastpath.cpp),
+// which differ only in where each line's bytes come from.
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "text/cpu/parallel_chunks.h"
+#include "text/text_core.h"
+#include "text/unicode/tables.h"
+#include "text/vocab.h"
+
+namespace fastprep {
+namespace text {
+namespace detail {
+
+// The token being built from non-ASCII text; emit(const char*, size_t) gets each finished token.
+template <class Emit>
+struct TokenBuilder {
+  std::string& cur;
+  Emit& emit;
+  TokenBuilder(std::string& c, Emit& e) : cur(c), emit(e) { cur.clear(); }
+  void flush() {
+    if (!cur.empty()) {
+      emit(cur.data(), cur.size());
+      cur.clear();
+    }
+  }
+  // An isolated punctuation character: ends the current token and is one itself.
+  void single(char c) {
+    flush();
+    emit(&c, 1);
+  }
+};
+
+// The token being built on the UTF-8 path: a slice of the line itself while its characters are kept as they
+// are (most tokens: lowercase or caseless text, no copy), copied into `cur` from the first changed character.
+template <class Emit>
+struct SliceOrCopy {
+  std::string& cur;
+  Emit& emit;
+  const char* run = nullptr;
+  size_t run_len = 0;
+  SliceOrCopy(std::string& c, Emit& e) : cur(c), emit(e) { cur.clear(); }
+  // Bytes of the line kept as they are.
+  void keep(const char* p, size_t n) {
+    if (run != nullptr && run + run_len == p) {
+      run_len += n;
+    } else if (run == nullptr && cur.empty()) {
+      run = p;
+      run_len = n;
+    } else {
+      append(p, n); // after a dropped '"' or a changed character
+    }
+  }
+  // Bytes that are not the line's own (a lowercased character).
+  void append(const char* p, size_t n) {
+    if (run != nullptr) {
+      cur.assign(run, run_len);
+      run = nullptr;
+      run_len = 0;
+    }
+    cur.append(p, n);
+  }
+  void flush() {
+    if (run != nullptr) {
+      emit(run, run_len);
+      run = nullptr;
+      run_len = 0;
+    } else if (!cur.empty()) {
+      emit(cur.data(), cur.size());
+      cur.clear();
+    }
+  }
+  void single(char c) {
+    flush();
+    emit(&c, 1);
+  }
+};
+
+// Scratch buffers one thread reuses across lines.
+struct LineScratch {
+  std::vector<uint32_t> cps, low;
+  std::string cur;
+};
+
+inline bool has_capital_sigma(const char* p, size_t n) {
+  for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\xCE', n - (q - p)))) != nullptr; ++q) {
+    if (q + 1 < p + n && q[1] == '\xA3') {
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr uint32_t kCapitalSigma = 0x03A3, kSmallSigma = 0x03C3, kFinalSigma = 0x03C2;
+
+// str.lower(): per-character full mapping, and CPython's final-sigma rule for U+03A3.
+inline void python_lower(const std::vector<uint32_t>& in, std::vector<uint32_t>& out, const UnicodeView& u) {
+  out.clear();
+  const int64_t n = static_cast<int64_t>(in.size());
+  auto flags = [&](uint32_t c) { return u.record(c)[0]; };
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t c = in[i];
+    if (c < 0x80) {
+      out.push_back(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      continue;
+    }
+    if (c == kCapitalSigma) {
+      int64_t j = i - 1;
+      while (j >= 0 && (flags(in[j]) & kFlagCaseIgnorable)) {
+        --j;
+      }
+      bool final_sigma = j >= 0 && (flags(in[j]) & kFlagCased);
+      if (final_sigma) {
+        j = i + 1;
+        while (j < n && (flags(in[j]) & kFlagCaseIgnorable)) {
+          ++j;
+        }
+        final_sigma = j == n || !(flags(in[j]) & kFlagCased);
+      }
+      out.push_back(final_sigma ? kFinalSigma : kSmallSigma);
+      continue;
+    }
+    const uint16_t* rec = u.record(c);
+    const int m = static_cast<int>(CaseMode::kLower);
+    if (rec[2 + 2 * m] == kIdentityLen) {
+      out.push_back(c);
+    } else {
+      out.insert(out.end(), u.pool + rec[1 + 2 * m], u.pool + rec[1 + 2 * m] + rec[2 + 2 * m]);
+    }
+  }
+}
+
+// ASCII-only lines (most English text) in two tight passes: lowercase while dropping '"', then split
+// the contiguous result, so every token is a range of `low` and nothing is copied per character.
+// Returns false, having emitted nothing, when the line has a non-ASCII byte.
+enum AsciiClass : uint8_t { kWord = 0, kSpace = 1, kIsolate = 2, kSplit = 3 };
+
+struct AsciiTables {
+  uint8_t lower[128];
+  uint8_t cls[128];
+  AsciiTables() {
+    for (int c = 0; c < 128; ++c) {
+      lower[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      // str.isspace() on ASCII: \t \n \v \f \r, FS GS RS US and space.
+      const bool space = c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f);
+      cls[c] = space ? kSpace : kWord;
+    }
+    for (const char c : std::string("'.,()!?")) {
+      cls[static_cast<uint8_t>(c)] = kIsolate;
+    }
+    cls[static_cast<uint8_t>(';')] = cls[static_cast<uint8_t>(':')] = kSplit;
+  }
+};
+
+inline const AsciiTables& ascii_tables() {
+  static const AsciiTables t;
+  return t;
+}
+
+// Eight bytes at a time: a line is ASCII when no byte has its top bit set.
+inline bool is_ascii(const char* p, size_t n) {
+  size_t i = 0;
+  uint64_t acc = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) {
+    acc |= static_cast<uint8_t>(p[i]);
+  }
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
+template <class Emit>
+bool basic_english_ascii(const char* line, size_t n, std::string& low, Emit&& emit) {
+  const AsciiTables& t = ascii_tables();
+  if (!is_ascii(line, n)) {
+    return false;
+  }
+  if (low.size() < n) {
+    low.resize(std::max(n, 2 * low.size()));
+  }
+  char* q = &low[0];
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<uint8_t>(line[i]);
+    // Branch-free '"' deletion: write always, advance unless it was a quote.
+    q[m] = static_cast<char>(t.lower[c]);
+    m += c != '"';
+  }
+  const char* p = q;
+  size_t start = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const auto c = static_cast<uint8_t>(p[i]);
+    const uint8_t cls = t.cls[c];
+    if (cls == kWord) {
+      if (c == '<' && i + 6 <= m && std::memcmp(p + i, "<br />", 6) == 0) {
+        if (i > start) {
+          emit(p + start, i - start);
+        }
+        i += 5;
+        start = i + 1;
+      }
+      continue;
+    }
+    if (i > start) {
+      emit(p + start, i - start);
+    }
+    if (cls == kIsolate) {
+      emit(p + i, 1);
+    }
+    start = i + 1;
+  }
+  if (m > start) {
+    emit(p + start, m - start);
+  }
+  return true;
+}
+
+// "<br />" at s[i] once '"' bytes are deleted and ASCII lowercased (no other character lowercases to one of
+// its characters); the index past it, or -1.
+inline int64_t match_br(const uint8_t* s, int64_t n, int64_t i) {
+  static const char kBr[] = "<br />";
+  int k = 0;
+  for (; i < n && k < 6; ++i) {
+    uint8_t c = s[i];
+    if (c == '"') {
+      continue;
+    }
+    c = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    if (c != static_cast<uint8_t>(kBr[k])) {
+      return -1;
+    }
+    ++k;
+  }
+  return k == 6 ? i : -1;
+}
+
+// One pass over the UTF-8 bytes for lines without U+03A3 (no context-dependent lowercasing): ASCII by
+// table, other characters decoded once, copied as they are when lowercasing leaves them alone.
+template <class Emit>
+void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std::string& cur, Emit&& emit) {
+  const auto* s = reinterpret_cast<const uint8_t*>(line);
+  const int64_t n = static_cast<int64_t>(size);
+  const AsciiTables& t = ascii_tables();
+  SliceOrCopy<Emit> tb{cur, emit};
+  auto flush = [&] { tb.flush(); };
+  auto push_cp = [&](uint32_t c) {
+    // A lowercased character: the same rules as the input (none of them maps to ASCII punctuation or spaces
+    // in Unicode 14, but the check keeps this path equal to the code-point one by construction).
+    switch (c) {
+      case '\'':
+      case '.':
+      case ',':
+      case '(':
+      case ')':
+      case '!':
+      case '?':
+        tb.single(static_cast<char>(c));
+        return;
+      case ';':
+      case ':':
+        flush();
+        return;
+      case '"':
+        return;
+      default:
+        break;
+    }
+    if (c < 0x80 ? (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f))
+                 : (u.record(c)[0] & kFlagPySpace) != 0) {
+      flush();
+      return;
+    }
+    uint8_t buf[4];
+    tb.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(encode_utf8(c, buf)));
+  };
+  constexpr int m = static_cast<int>(CaseMode::kLower);
+  for (int64_t i = 0; i < n;) {
+    const uint8_t b = s[i];
+    if (b < 0x80) {
+      if (b == '<') {
+        const int64_t e = match_br(s, n, i);
+        if (e >= 0) {
+          flush();
+          i = e;
+          continue;
+        }
+      }
+      // ASCII by table, as in basic_english_ascii ('"' is dropped here instead of beforehand).
+      const uint8_t c = t.lower[b];
+      switch (t.cls[c]) {
+        case kWord:
+          if (c == '"') {
+            // dropped: a later kept byte no longer continues the slice
+          } else if (c == b) {
+            tb.keep(line + i, 1);
+          } else {
+            const char lower = static_cast<char>(c);
+            tb.append(&lower, 1);
+          }
+          break;
+        case kIsolate:
+          tb.single(static_cast<char>(c));
+          break;
+        default: // kSpace, kSplit
+          flush();
+      }
+      ++i;
+      continue;
+    }
+    const int64_t at = i;
+    const uint32_t c = next_code_point(s, n, &i);
+    const uint16_t* rec = u.record(c);
+    if (rec[0] & kFlagPySpace) {
+      flush();
+    } else if (rec[2 + 2 * m] != kIdentityLen) {
+      for (int k = 0; k < rec[2 + 2 * m]; ++k) {
+        push_cp(u.pool[rec[1 + 2 * m] + k]);
+      }
+    } else if (c != kReplacementChar) {
+      tb.keep(line + at, static_cast<size_t>(i - at)); // unchanged: its bytes as they are
+    } else {
+      push_cp(c);
+    }
+  }
+  flush();
+}
+
+// The general path, any Unicode. Calls emit(const char*, size_t) per token. Equivalent to torchtext's sequence
+// ' -> " '  ", " -> "", . -> " . ", "<br />" -> " ", , ( ) ! ? -> isolated,
+// ; : -> " ", then split(): only the '"' deletion can create a "<br />" match,
+// because every other replacement puts a special character next to its spaces.
+template <class Emit>
+void basic_english_line(const char* line, size_t size, const UnicodeView& u, LineScratch& scratch,
+                        Emit&& emit) {
+  std::string& cur = scratch.cur;
+  if (basic_english_ascii(line, size, cur, emit)) {
+    return;
+  }
+  // U+03A3 (CE A3) needs its neighbours for the final-sigma rule: the code-point path below.
+  if (!has_capital_sigma(line, size)) {
+    basic_english_utf8(line, size, u, cur, emit);
+    return;
+  }
+  std::vector<uint32_t>& cps = scratch.cps;
+  std::vector<uint32_t>& low = scratch.low;
+  cps.clear();
+  const auto* s = reinterpret_cast<const uint8_t*>(line);
+  const int64_t n = static_cast<int64_t>(size);
+  for (int64_t i = 0; i < n;) {
+    cps.push_back(next_code_point(s, n, &i));
+  }
+  python_lower(cps, low, u);
+  low.erase(std::remove(low.begin(), low.end(), static_cast<uint32_t>('"')), low.end());
+  TokenBuilder<Emit> tb{cur, emit};
+  auto flush = [&] { tb.flush(); };
+  auto single = [&](char c) { tb.single(c); };
+  static const uint32_t kBr[6] = {'<', 'b', 'r', ' ', '/', '>'};
+  const size_t m = low.size();
+  for (size_t i = 0; i < m; ++i) {
+    const uint32_t c = low[i];
+    if (c == '<' && i + 6 <= m && std::equal(kBr, kBr + 6, low.begin() + i)) {
+      flush();
+      i += 5;
+      continue;
+    }
+    switch (c) {
+      case '\'':
+      case '.':
+      case ',':
+      case '(':
+      case ')':
+      case '!':
+      case '?':
+        single(static_cast<char>(c));
+        continue;
+      case ';':
+      case ':':
+        flush();
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x80) {
+      // str.isspace() on ASCII: \t \n \v \f \r, FS GS RS US and space.
+      if (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f)) {
+        flush();
+      } else {
+        cur.push_back(static_cast<char>(c));
+      }
+      continue;
+    }
+    if (u.record(c)[0] & kFlagPySpace) {
+      flush();
+      continue;
+    }
+    uint8_t buf[4];
+    const int k = encode_utf8(c, buf);
+    cur.append(reinterpret_cast<const char*>(buf), k);
+  }
+  flush();
+}
+
+
+// Ids of every line's tokens, flat, and row offsets [B + 1]. line(b) returns (const char*, size_t) and must be
+// safe to call from several threads at once; the caller keeps the bytes alive.
+template <class LineAt>
+std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, const LineAt& line_at, const Vocab& vb) {
+  const auto& u = host_unicode_tables();
+  const auto default_index = vb.get_default_index();
+  // Lines in fixed chunks, each filling one flat buffer: no allocation per line.
+  constexpr int64_t kChunk = 128;
+  const int64_t nchunks = (batch + kChunk - 1) / kChunk;
+  std::vector<std::vector<int64_t>> chunk_ids(nchunks);
+  std::vector<int64_t> counts(batch);
+  // The first unknown token of each chunk when no default index is set; reported after the parallel loop.
+  std::vector<std::string> missing(nchunks);
+  std::vector<int64_t> missing_line(nchunks, -1);
+  int64_t nbytes = 0;
+  for (int64_t b = 0; b < batch && nbytes < kMinParallelBytes; ++b) {
+    nbytes += static_cast<int64_t>(line_at(b).second);
+  }
+  parallel_chunks(nchunks, nbytes, [&](const auto& next) {
+    LineScratch scratch;
+    for (int64_t c; (c = next()) >= 0;) {
+      auto& out = chunk_ids[c];
+      const int64_t first = c * kChunk, last = std::min(batch, (c + 1) * kChunk);
+      int64_t chunk_bytes = 0;
+      for (int64_t b = first; b < last; ++b) {
+        chunk_bytes += static_cast<int64_t>(line_at(b).second);
+      }
+      out.reserve(static_cast<size_t>(chunk_bytes / 4 + 16)); // ~5 bytes per English token
+      for (int64_t b = first; b < last; ++b) {
+        const size_t before = out.size();
+        const auto line = line_at(b);
+        basic_english_line(line.first, line.second, u, scratch, [&](const char* p, size_t n) {
+          const int32_t id = vb.find_fast(reinterpret_cast<const uint8_t*>(p), static_cast<int64_t>(n));
+          if (id >= 0) {
+            out.push_back(id);
+          } else if (default_index) {
+            out.push_back(*default_index);
+          } else if (missing_line[c] < 0) {
+            missing[c].assign(p, n);
+            missing_line[c] = b;
+          }
+        });
+        counts[b] = static_cast<int64_t>(out.size() - before);
+      }
+    }
+  });
+  for (int64_t c = 0; c < nchunks; ++c) {
+    TORCH_CHECK(missing_line[c] < 0, "Token ", missing[c], " not found and default index is not set");
+  }
+  auto offsets = at::empty({batch + 1}, at::TensorOptions().dtype(at::kLong));
+  int64_t* op = offsets.mutable_data_ptr<int64_t>();
+  op[0] = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    op[b + 1] = op[b] + counts[b];
+  }
+  auto ids = at::empty({op[batch]}, at::TensorOptions().dtype(at::kLong));
+  int64_t* ip = ids.mutable_data_ptr<int64_t>();
+  for (int64_t c = 0; c < nchunks; ++c) {
+    std::copy(chunk_ids[c].begin(), chunk_ids[c].end(), ip + op[c * kChunk]);
+  }
+  return {ids, offsets};
+}
+
+} // namespace detail
+} // namespace text
+} // namespace fastprep
