@@ -36,6 +36,15 @@ inline bool fft_size_needs_composite(int64_t n_fft) {
   return fft::largest_prime_factor(static_cast<int>(m)) > fft::kMaxGenericRadix;
 }
 
+// On the CPU our Bluestein (fft.h) loses to ATen's FFT (MKL / pocketfft) once the
+// transform is large: measured on the 2-core dev box (mel, 8 x 10 s), n_fft 401:
+// 222 vs 84 ms, 1021: 989 vs 183, 4093: 1149 vs 156; below ~200 points it was a
+// toss-up (34 ... 202), so those keep the fused kernel.
+inline bool cpu_fft_size_prefers_composite(int64_t n_fft) {
+  const int64_t m = fused_fft_size(n_fft);
+  return m > 256 && fft_size_needs_composite(n_fft);
+}
+
 } // namespace detail
 } // namespace audio
 } // namespace fastprep

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "audio/fft/fft.h"
+#include "audio/spectrogram_composite.h"
 #include "audio/stft_common.h"
 
 namespace fastprep {
@@ -200,6 +201,10 @@ void prepare(Prepared<T>& p, const at::Tensor& waveform, const at::Tensor& windo
 at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
                            bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
   detail::check_kernel_inputs(waveform, power, "spectrogram");
+  if (detail::cpu_fft_size_prefers_composite(n_fft)) {
+    return detail::spectrogram_composite(waveform, window, std::nullopt, n_fft, hop_length, center, pad_mode, power,
+                                         normalized);
+  }
   const std::string mode(pad_mode);
   at::Tensor out;
   AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "spectrogram_cpu", [&] {
@@ -242,6 +247,9 @@ at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& win
                                int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode, double power,
                                int64_t normalized) {
   detail::check_kernel_inputs(waveform, power, "mel_spectrogram");
+  if (detail::cpu_fft_size_prefers_composite(n_fft)) {
+    return detail::spectrogram_composite(waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized);
+  }
   const std::string mode(pad_mode);
   at::Tensor out;
   AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "mel_spectrogram_cpu", [&] {
