@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/string_view.h>
 
+#include <cstdint>
 #include <optional>
 
 #include "audio/fft/fft.h"
@@ -42,7 +43,9 @@ inline bool fft_size_needs_composite(int64_t n_fft) {
 // toss-up (34 ... 202), so those keep the fused kernel.
 inline bool cpu_fft_size_prefers_composite(int64_t n_fft) {
   const int64_t m = fused_fft_size(n_fft);
-  return m > 256 && fft_size_needs_composite(n_fft);
+  if (m <= 256) return false;
+  // Beyond int our FFT cannot plan it at all.
+  return m > INT32_MAX || fft::largest_prime_factor(static_cast<int>(m)) > fft::kMaxGenericRadix;
 }
 
 } // namespace detail
