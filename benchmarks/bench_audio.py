@@ -25,6 +25,8 @@ import fastprep.audio as FA  # noqa: E402
 CONFIGS = [
     ("whisper", 16000, 400, 160, 80, None, 30, 8, 64),
     ("tts", 22050, 1024, 256, 80, 8000.0, 10, 8, 64),
+    # A prime n_fft: Bluestein on the CPU, the composite cuFFT route on CUDA.
+    ("prime4093", 16000, 4093, 1024, 128, 8000.0, 10, 8, 64),
 ]
 
 

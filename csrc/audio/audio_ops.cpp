@@ -5,6 +5,8 @@
 
 #include <optional>
 
+#include "audio/spectrogram_composite.h"
+
 namespace fastprep {
 namespace audio {
 namespace {
@@ -48,11 +50,18 @@ TORCH_LIBRARY_FRAGMENT(fastprep, m) {
   m.def(
       "_spectrogram_backward(Tensor grad, Tensor waveform, Tensor window, Tensor? fb, int n_fft, int hop_length, "
       "bool center, str pad_mode, float? power, int normalized) -> Tensor");
+  // Private, for tests: the ATen-ops route (cuFFT on CUDA) the CUDA kernels take for
+  // FFT sizes with a large prime factor; fb given -> mel spectrogram.
+  m.def(
+      "_spectrogram_composite(Tensor waveform, Tensor window, Tensor? fb, int n_fft, int hop_length, bool center, "
+      "str pad_mode, float? power, int normalized) -> Tensor");
   m.def("amplitude_to_db(Tensor x, float multiplier, float amin, float db_multiplier, float? top_db) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(fastprep, CompositeImplicitAutograd, m) {
   m.impl("amplitude_to_db", &amplitude_to_db);
+  // Built from ATen ops only: autograd, fake tensors and every device come from them.
+  m.impl("_spectrogram_composite", &detail::spectrogram_composite);
 }
 
 } // namespace audio

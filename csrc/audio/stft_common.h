@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,16 @@ inline int parse_pad_mode(const std::string& mode) {
   if (mode == "circular") return kCircular;
   TORCH_CHECK_VALUE(false, "pad_mode must be one of 'constant', 'reflect', 'replicate' or 'circular', got '", mode,
                     "'");
+}
+
+// What every spectrogram kernel accepts: float32 / float64 (the Python wrappers
+// compute half types in float32) and a positive power.
+inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double> power, const char* op) {
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()), op,
+                              ": waveform must be a floating point tensor, got ", waveform.scalar_type());
+  TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble, op,
+                    ": the op computes in float32 or float64, got ", waveform.scalar_type());
+  TORCH_CHECK_VALUE(!power.has_value() || *power > 0, op, ": power must be > 0, got ", *power);
 }
 
 // Validates the arguments the way torch.stft / torch.nn.functional.pad do (same

@@ -144,6 +144,18 @@ def _frames_to_waveform(frame_grad, waveform, n_fft, hop_length, center, pad_mod
     return g.reshape(waveform.shape)
 
 
+def _waveform_grad(ctx, grad, fb, n_inputs):
+    """Gradient w.r.t. the waveform (the only differentiable input) of either op, then Nones."""
+    waveform, window = ctx.saved_tensors[:2]
+    if not ctx.needs_input_grad[0]:
+        return (None,) * n_inputs
+    n_fft, hop_length, center, pad_mode, power, normalized = ctx.args
+    fg = torch.ops.fastprep._spectrogram_backward.default(
+        grad.contiguous(), waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized
+    )
+    return (_frames_to_waveform(fg, waveform, n_fft, hop_length, center, pad_mode),) + (None,) * (n_inputs - 1)
+
+
 def _spec_setup_context(ctx, inputs, output):
     waveform, window, n_fft, hop_length, center, pad_mode, power, normalized = inputs
     ctx.args = (n_fft, hop_length, center, pad_mode, power, normalized)
@@ -151,14 +163,7 @@ def _spec_setup_context(ctx, inputs, output):
 
 
 def _spec_backward(ctx, grad):
-    waveform, window = ctx.saved_tensors
-    n_fft, hop_length, center, pad_mode, power, normalized = ctx.args
-    if not ctx.needs_input_grad[0]:
-        return (None,) * 8
-    fg = torch.ops.fastprep._spectrogram_backward.default(
-        grad.contiguous(), waveform, window, None, n_fft, hop_length, center, pad_mode, power, normalized
-    )
-    return (_frames_to_waveform(fg, waveform, n_fft, hop_length, center, pad_mode),) + (None,) * 7
+    return _waveform_grad(ctx, grad, None, 8)
 
 
 def _mel_setup_context(ctx, inputs, output):
@@ -168,14 +173,7 @@ def _mel_setup_context(ctx, inputs, output):
 
 
 def _mel_backward(ctx, grad):
-    waveform, window, fb = ctx.saved_tensors
-    n_fft, hop_length, center, pad_mode, power, normalized = ctx.args
-    if not ctx.needs_input_grad[0]:
-        return (None,) * 9
-    fg = torch.ops.fastprep._spectrogram_backward.default(
-        grad.contiguous(), waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized
-    )
-    return (_frames_to_waveform(fg, waveform, n_fft, hop_length, center, pad_mode),) + (None,) * 8
+    return _waveform_grad(ctx, grad, ctx.saved_tensors[2], 9)
 
 
 torch.library.register_autograd("fastprep::spectrogram", _spec_backward, setup_context=_spec_setup_context)

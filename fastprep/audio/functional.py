@@ -68,6 +68,18 @@ def _compute_dtype(waveform: Tensor) -> torch.dtype:
     return torch.float64 if waveform.dtype == torch.float64 else torch.float32
 
 
+def _op_inputs(
+    waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_length: int, win_length: int,
+    normalized: Union[bool, str], op: str,
+) -> Tuple[Tensor, int]:
+    """Checks shared by spectrogram and mel_spectrogram: the padded waveform and the op's normalization code."""
+    norm = _norm_code(normalized)
+    waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window)
+    if not torch.jit.is_scripting():
+        _check_device(waveform, op)
+    return waveform, norm
+
+
 def spectrogram(
     waveform: Tensor,
     pad: int,
@@ -98,10 +110,7 @@ def spectrogram(
         )
     if not onesided:
         raise ValueError("fastprep.audio.functional.spectrogram supports onesided=True only")
-    norm = _norm_code(normalized)
-    waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window)
-    if not torch.jit.is_scripting():
-        _check_device(waveform, "spectrogram")
+    waveform, norm = _op_inputs(waveform, pad, window, n_fft, hop_length, win_length, normalized, "spectrogram")
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.spectrogram(
         waveform.to(dtype), window.to(dtype), n_fft, hop_length, center, pad_mode, power, norm
@@ -131,10 +140,7 @@ def mel_spectrogram(
 
     .. properties:: Autograd TorchScript
     """
-    norm = _norm_code(normalized)
-    waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window)
-    if not torch.jit.is_scripting():
-        _check_device(waveform, "mel_spectrogram")
+    waveform, norm = _op_inputs(waveform, pad, window, n_fft, hop_length, win_length, normalized, "mel_spectrogram")
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.mel_spectrogram(
         waveform.to(dtype), window.to(dtype), fb.to(dtype), n_fft, hop_length, center, pad_mode, power, norm

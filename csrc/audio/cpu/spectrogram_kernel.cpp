@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "audio/fft/fft.h"
+#include "audio/spectrogram_composite.h"
 #include "audio/stft_common.h"
 
 namespace fastprep {
@@ -199,11 +200,11 @@ void prepare(Prepared<T>& p, const at::Tensor& waveform, const at::Tensor& windo
 
 at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
                            bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
-                   "spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
-  TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble,
-                    "spectrogram: the op computes in float32 or float64, got ", waveform.scalar_type());
-  TORCH_CHECK_VALUE(!power.has_value() || *power > 0, "spectrogram: power must be > 0, got ", *power);
+  detail::check_kernel_inputs(waveform, power, "spectrogram");
+  if (detail::cpu_fft_size_prefers_composite(n_fft)) {
+    return detail::spectrogram_composite(waveform, window, std::nullopt, n_fft, hop_length, center, pad_mode, power,
+                                         normalized);
+  }
   const std::string mode(pad_mode);
   at::Tensor out;
   AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "spectrogram_cpu", [&] {
@@ -245,11 +246,10 @@ at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window,
 at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, const at::Tensor& fb,
                                int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode, double power,
                                int64_t normalized) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
-                   "mel_spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
-  TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble,
-                    "mel_spectrogram: the op computes in float32 or float64, got ", waveform.scalar_type());
-  TORCH_CHECK_VALUE(power > 0, "mel_spectrogram: power must be > 0, got ", power);
+  detail::check_kernel_inputs(waveform, power, "mel_spectrogram");
+  if (detail::cpu_fft_size_prefers_composite(n_fft)) {
+    return detail::spectrogram_composite(waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized);
+  }
   const std::string mode(pad_mode);
   at::Tensor out;
   AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "mel_spectrogram_cpu", [&] {

@@ -18,6 +18,7 @@
 
 #include "audio/fft/fft.h"
 #include "audio/spectrogram_backward.h"
+#include "audio/spectrogram_composite.h"
 #include "audio/stft_common.h"
 
 namespace fastprep {
@@ -305,15 +306,33 @@ DevicePlan device_plan(int n, at::ScalarType dtype, const at::Device& device) {
   return dp;
 }
 
+// Elements per ping-pong buffer for `frames` frames of an M-point FFT, skew padding included.
+inline int buffer_len(int M, int frames, size_t elem) {
+  const int stride = M | 1;
+  return frames * stride + ((frames * stride) >> (elem == 4 ? 5 : 4)) + 1;
+}
+
+// Shared memory of one block: the twiddles and four buffers of `frames` frames.
+inline size_t block_smem(int M, int64_t tw_pairs, size_t elem, int frames) {
+  return elem * (2 * static_cast<size_t>(tw_pairs) + 4 * static_cast<size_t>(buffer_len(M, frames, elem)));
+}
+
+// Whether the fused kernel can run n_fft (n_mels bands) at all: index maths in
+// 16 bits and one frame's buffers in the GPU's shared memory.
+bool fused_kernel_fits(int64_t n_fft, int64_t n_mels, const DevicePlan& dp, size_t elem) {
+  const int64_t widest = std::max<int64_t>({dp.desc.n + int64_t(1), n_fft / 2 + 1, n_mels});
+  return widest < 65536 && block_smem(dp.desc.n, dp.tw.numel() / 2, elem, 1) <=
+                               at::cuda::getCurrentDeviceProperties()->sharedMemPerBlockOptin;
+}
+
 template <typename T>
 void launch(Params<T>& p, int kind, int64_t batch, int64_t tw_pairs) {
   const int M = p.plan.n;
   TORCH_CHECK(M < 65536, "spectrogram: n_fft=", p.n_fft, " is too large for the CUDA kernel");
   p.frame_stride = M | 1;
   p.tw_pairs = static_cast<int>(tw_pairs);
-  const size_t fixed = sizeof(T) * 2 * static_cast<size_t>(tw_pairs);
-  const int skew_shift = sizeof(T) == 4 ? 5 : 4;
-  auto buf_len = [&](int frames) { return frames * p.frame_stride + ((frames * p.frame_stride) >> skew_shift) + 1; };
+  auto buf_len = [&](int frames) { return buffer_len(M, frames, sizeof(T)); };
+  auto smem_for = [&](int frames) { return block_smem(M, tw_pairs, sizeof(T), frames); };
   constexpr size_t kDefaultSmem = 48 * 1024;
   // 64 KB of frames per block and 512 threads measured best on H200 (benchmarks/results/audio-cuda.json).
   constexpr size_t target_smem = 64 * 1024;
@@ -322,8 +341,8 @@ void launch(Params<T>& p, int kind, int64_t batch, int64_t tw_pairs) {
   const int64_t widest = std::max<int64_t>({static_cast<int64_t>(M) + 1, p.n_bins, p.n_mels});
   TORCH_CHECK(widest < 65536, "spectrogram: n_fft / n_mels too large for the CUDA kernel (", widest, ")");
   int fpb = static_cast<int>(std::min<int64_t>(64, 65535 / widest));
-  while (fpb > 1 && fixed + 4 * sizeof(T) * static_cast<size_t>(buf_len(fpb)) > target_smem) --fpb;
-  const size_t smem = fixed + 4 * sizeof(T) * static_cast<size_t>(buf_len(fpb));
+  while (fpb > 1 && smem_for(fpb) > target_smem) --fpb;
+  const size_t smem = smem_for(fpb);
   const auto* props = at::cuda::getCurrentDeviceProperties();
   TORCH_CHECK(smem <= props->sharedMemPerBlockOptin, "spectrogram: n_fft=", p.n_fft, " needs ", smem,
               " bytes of shared memory per block; this GPU offers ", props->sharedMemPerBlockOptin);
@@ -374,25 +393,25 @@ Params<T> make_params(const Geometry& g, const DevicePlan& dp, bool real_trick, 
   return p;
 }
 
-void check_input(const at::Tensor& waveform, const char* op) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()), op, ": waveform must be a floating point tensor, got ",
-                   waveform.scalar_type());
-  TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble, op,
-                    ": the op computes in float32 or float64, got ", waveform.scalar_type());
-}
-
 at::Tensor spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
                             bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
-  check_input(waveform, "spectrogram");
-  TORCH_CHECK_VALUE(!power.has_value() || *power > 0, "spectrogram: power must be > 0, got ", *power);
+  detail::check_kernel_inputs(waveform, power, "spectrogram");
   const c10::cuda::CUDAGuard guard(waveform.device());
   const Geometry g = detail::make_geometry(waveform, window, n_fft, hop_length, center, std::string(pad_mode));
+  if (detail::fft_size_needs_composite(n_fft)) {
+    return detail::spectrogram_composite(waveform, window, std::nullopt, n_fft, hop_length, center, pad_mode, power,
+                                         normalized);
+  }
   // Rows are read as contiguous spans; a non-contiguous input is copied once here.
   const at::Tensor wave = waveform.contiguous();
   const at::Tensor win = detail::padded_scaled_window(window, n_fft, normalized, waveform.scalar_type());
   const bool real_trick = n_fft % 2 == 0;
   const DevicePlan dp = device_plan(static_cast<int>(real_trick ? n_fft / 2 : n_fft), waveform.scalar_type(),
                                     waveform.device());
+  if (!fused_kernel_fits(n_fft, 0, dp, waveform.element_size())) {
+    return detail::spectrogram_composite(waveform, window, std::nullopt, n_fft, hop_length, center, pad_mode, power,
+                                         normalized);
+  }
   const auto shape = detail::output_shape(waveform, g.n_bins, g.n_frames);
   at::Tensor out = power.has_value()
       ? at::empty(shape, waveform.options())
@@ -410,11 +429,13 @@ at::Tensor spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window
 at::Tensor mel_spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window, const at::Tensor& fb,
                                 int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode,
                                 double power, int64_t normalized) {
-  check_input(waveform, "mel_spectrogram");
-  TORCH_CHECK_VALUE(power > 0, "mel_spectrogram: power must be > 0, got ", power);
+  detail::check_kernel_inputs(waveform, power, "mel_spectrogram");
   const c10::cuda::CUDAGuard guard(waveform.device());
   const Geometry g = detail::make_geometry(waveform, window, n_fft, hop_length, center, std::string(pad_mode));
   detail::check_fb(fb, g, waveform);
+  if (detail::fft_size_needs_composite(n_fft)) {
+    return detail::spectrogram_composite(waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized);
+  }
   const at::Tensor wave = waveform.contiguous();
   const at::Tensor win = detail::padded_scaled_window(window, n_fft, normalized, waveform.scalar_type());
   const at::Tensor fbc = fb.to(waveform.scalar_type()).contiguous();
@@ -422,6 +443,9 @@ at::Tensor mel_spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& wi
   const bool real_trick = n_fft % 2 == 0;
   const DevicePlan dp = device_plan(static_cast<int>(real_trick ? n_fft / 2 : n_fft), waveform.scalar_type(),
                                     waveform.device());
+  if (!fused_kernel_fits(n_fft, n_mels, dp, waveform.element_size())) {
+    return detail::spectrogram_composite(waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized);
+  }
   at::Tensor out = at::empty(detail::output_shape(waveform, n_mels, g.n_frames), waveform.options());
   if (out.numel() == 0) return out;
   at::Tensor bands = at::empty({n_mels, 2}, waveform.options().dtype(at::kInt));

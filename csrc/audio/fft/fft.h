@@ -395,6 +395,21 @@ inline void stockham_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* 
   }
 }
 
+// (re, im)[k] *= chirp[k] for the first n points of L lanes; CONJ conjugates
+// the input first.
+template <int L, bool CONJ, typename T>
+inline void chirp_multiply(const T* w, int n, T* re, T* im) {
+  for (int k = 0; k < n; ++k) {
+    const T cr = w[2 * k], ci = w[2 * k + 1];
+#pragma GCC ivdep
+    for (int l = 0; l < L; ++l) {
+      const T xr = re[k * L + l], xi = CONJ ? -im[k * L + l] : im[k * L + l];
+      re[k * L + l] = xr * cr - xi * ci;
+      im[k * L + l] = xr * ci + xi * cr;
+    }
+  }
+}
+
 template <int L, typename T>
 inline void bluestein_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
   const Bluestein<T>& b = *p.bluestein;
@@ -402,15 +417,7 @@ inline void bluestein_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T*
   const int m = b.inner->desc.n;
   const T* w = b.chirp.data();
   const T* f = b.filter.data();
-  for (int k = 0; k < n; ++k) {
-    const T cr = w[2 * k], ci = w[2 * k + 1];
-#pragma GCC ivdep
-    for (int l = 0; l < L; ++l) {
-      const T xr = re[k * L + l], xi = im[k * L + l];
-      re[k * L + l] = xr * cr - xi * ci;
-      im[k * L + l] = xr * ci + xi * cr;
-    }
-  }
+  chirp_multiply<L, false>(w, n, re, im);
   std::fill(re + static_cast<int64_t>(n) * L, re + static_cast<int64_t>(m) * L, T(0));
   std::fill(im + static_cast<int64_t>(n) * L, im + static_cast<int64_t>(m) * L, T(0));
   stockham_fft<L>(*b.inner, re, im, wre, wim, scratch);
@@ -425,15 +432,8 @@ inline void bluestein_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T*
     }
   }
   stockham_fft<L>(*b.inner, re, im, wre, wim, scratch);
-  for (int k = 0; k < n; ++k) {
-    const T cr = w[2 * k], ci = w[2 * k + 1];
-#pragma GCC ivdep
-    for (int l = 0; l < L; ++l) {
-      const T yr = re[k * L + l], yi = -im[k * L + l];
-      re[k * L + l] = yr * cr - yi * ci;
-      im[k * L + l] = yr * ci + yi * cr;
-    }
-  }
+  // Conjugated back (the inverse-FFT trick above), then times the chirp.
+  chirp_multiply<L, true>(w, n, re, im);
 }
 
 // Forward complex FFT of L interleaved transforms, in (re, im) -> result in
