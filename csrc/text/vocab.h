@@ -72,7 +72,7 @@ struct Vocab : torch::CustomClassHolder {
       uint32_t lo, hi;
       std::memcpy(&lo, s, 4);
       std::memcpy(&hi, s + n - 4, 4);
-      return lo | (static_cast<uint64_t>(hi >> (8 * (8 - n))) << 32);
+      return lo | ((static_cast<uint64_t>(hi) >> (8 * (8 - n))) << 32); // 64-bit shift: n == 4 shifts by 32
     }
     if (n == 0) {
       return 0;
