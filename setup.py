@@ -114,9 +114,12 @@ def _extension():
     if sanitize and not debug:
         # -O1 -g: ASan's recommended level (readable stacks; compiles faster than -O3).
         opt = ["-O1", "-g"]
-    cxx = opt + ["-fvisibility=hidden"]
+    # -fopenmp: at::parallel_for is an inline `#pragma omp parallel` (torch is built with
+    # OpenMP); without the flag the pragma is ignored and every kernel runs on one thread.
+    # The link resolves to libgomp.so.1, the soname torch has already loaded.
+    cxx = opt + ["-fvisibility=hidden", "-fopenmp"]
     nvcc = opt + ["-lineinfo", "--expt-relaxed-constexpr"]
-    ldflags = []
+    ldflags = ["-fopenmp"]
     macros = [("FASTPREP_VERSION", f'"{VERSION}"')]
     if sanitize:
         # -fno-sanitize-recover: every UBSan report aborts, whatever UBSAN_OPTIONS says.

@@ -6,10 +6,17 @@
 #include "common/python_module.h"
 #endif
 
+#include <ATen/Config.h>
 #include <torch/library.h>
 #include <torch/version.h>
 
 #include <string>
+
+// at::parallel_for expands to an inline `#pragma omp parallel` in a torch built with OpenMP;
+// compiled without -fopenmp it silently runs every CPU kernel on one thread.
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "torch uses OpenMP for at::parallel_for: compile fastprep with -fopenmp (setup.py and CMakeLists.txt do)"
+#endif
 
 namespace fastprep {
 namespace {
@@ -21,6 +28,9 @@ std::string build_info() {
   info += "; cuda on";
 #else
   info += "; cuda off";
+#endif
+#ifdef _OPENMP
+  info += "; parallel openmp";
 #endif
   return info;
 }
