@@ -1,12 +1,15 @@
 """Audio benchmark: fastprep's fused mel spectrogram vs torchaudio (and librosa on CPU when
-installed), same inputs, one run, ratios printed; JSON in benchmarks/results/audio-<device>.json.
+installed), same inputs, calls interleaved (torchaudio, ours, torchaudio, ...) and medians taken,
+ratios printed; JSON in benchmarks/results/audio-<device>.json (with the load average seen).
 
 usage: python benchmarks/bench_audio.py [--device cpu|cuda]   (or benchmarks/run.py --only audio)
 """
 
 import argparse
 import os
+import statistics
 import sys
+import time
 
 import torch
 import torch.utils.benchmark as tbench
@@ -38,6 +41,23 @@ def _time_ms(fn, device, min_run_time):
     return t.median * 1e3
 
 
+def _time_alternating_ms(fns, device, min_run_time, min_calls=7):
+    """Median ms per call of each fn, calls interleaved (a, b, a, b, ...) so that a load change on a
+    shared machine hits all of them alike; runs until each has min_calls calls and min_run_time seconds."""
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    for fn in fns:  # warm-up
+        fn()
+    sync()
+    times = [[] for _ in fns]
+    while min(len(t) for t in times) < min_calls or min(sum(t) for t in times) < min_run_time:
+        for fn, t in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            sync()
+            t.append(time.perf_counter() - start)
+    return [statistics.median(t) * 1e3 for t in times]
+
+
 def _librosa_fn(x, sr, n_fft, hop, n_mels, f_max):
     try:
         import librosa
@@ -54,6 +74,7 @@ def main(device="cpu", min_run_time=1.0):
         print("bench_audio: no CUDA device; skipped")
         return []
     results = []
+    load_before = os.getloadavg()[0]
     print(f"\naudio | {fastprep.build_info()} | device {device} | threads {torch.get_num_threads()}")
     print(f"{'config':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s} {'parity':>10s}")
     for name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda in CONFIGS:
@@ -65,8 +86,7 @@ def main(device="cpu", min_run_time=1.0):
         with torch.no_grad():
             r, o = ref(x), ours(x)
             parity = ((o - r).abs().max() / r.abs().max()).item()
-            t_ref = _time_ms(lambda: ref(x), device, min_run_time)
-            t_ours = _time_ms(lambda: ours(x), device, min_run_time)
+            t_ref, t_ours = _time_alternating_ms([lambda: ref(x), lambda: ours(x)], device, min_run_time)
         row = dict(
             config=name, device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft, hop_length=hop,
             n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours, parity_rel=parity,
@@ -80,7 +100,8 @@ def main(device="cpu", min_run_time=1.0):
               + (f"   librosa {row['librosa_ms']:.1f} ms" if "librosa_ms" in row else ""))
     command = (" ".join(["python"] + sys.argv) if __name__ == "__main__"
                else f"python benchmarks/run.py --only audio --device {device}")
-    _results.write("audio", device, results, command)
+    # The 1-minute load average before and after: other processes on the machine skew CPU figures.
+    _results.write("audio", device, results, command, load_avg_1min=[load_before, os.getloadavg()[0]])
     return results
 
 
