@@ -370,10 +370,10 @@ inline void cpu_stage_generic(const Stage& s, int n, const T* tw, const T* xr, c
   }
 }
 
-// The Stockham passes of p.desc (never a Bluestein plan), in (re, im) ->
-// result in (re, im), ping-ponging through (wre, wim).
+// The Stockham passes of p.desc (never a Bluestein plan) on (re, im),
+// ping-ponging through (wre, wim); returns the pair that holds the result.
 template <int L, typename T>
-inline void stockham_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
+inline std::pair<T*, T*> stockham_fft_any(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
   const PlanDesc& d = p.desc;
   const T* tw = p.tw.data();
   T *xr = re, *xi = im, *yr = wre, *yi = wim;
@@ -390,8 +390,15 @@ inline void stockham_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* 
     std::swap(xr, yr);
     std::swap(xi, yi);
   }
+  return {xr, xi};
+}
+
+// stockham_fft_any with the result always in (re, im).
+template <int L, typename T>
+inline void stockham_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
+  const auto [xr, xi] = stockham_fft_any<L>(p, re, im, wre, wim, scratch);
   if (xr != re) {
-    for (int i = 0; i < d.n * L; ++i) { re[i] = xr[i]; im[i] = xi[i]; }
+    for (int i = 0; i < p.desc.n * L; ++i) { re[i] = xr[i]; im[i] = xi[i]; }
   }
 }
 
@@ -445,6 +452,17 @@ inline void cpu_fft(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scrat
   } else {
     stockham_fft<L>(p, re, im, wre, wim, scratch);
   }
+}
+
+// cpu_fft without the final copy: the result is in whichever of (re, im) or
+// (wre, wim) the last pass wrote (an odd pass count ends in the work pair).
+template <int L, typename T>
+inline std::pair<T*, T*> cpu_fft_any(const HostPlan<T>& p, T* re, T* im, T* wre, T* wim, T* scratch) {
+  if (p.bluestein) {
+    bluestein_fft<L>(p, re, im, wre, wim, scratch);
+    return {re, im};
+  }
+  return stockham_fft_any<L>(p, re, im, wre, wim, scratch);
 }
 
 } // namespace fft
