@@ -175,6 +175,30 @@ def test_lookup_matches_torchtext_rule_on_corpora(corpus, threads):
     assert torch.equal(ids, op_ids) and torch.equal(offsets, op_offsets)
 
 
+def _bmp_block_lines():
+    # Every BMP character (U+03A3 aside: its final-sigma rule sends a line to the code-point path), 256 per line,
+    # alone, inside ASCII, doubled and next to a changing 2-byte character: the UTF-8 path's per-character
+    # tables (2-byte table, 3-byte keep bitmap) against str.lower() + the regex list on every one of them.
+    lines = []
+    for block in range(0x80, 0x10000, 256):
+        chars = [chr(c) for c in range(max(block, 0x80), block + 256) if not 0xD800 <= c <= 0xDFFF and c != 0x3A3]
+        if chars:
+            lines.append(" ".join(f"{ch} x{ch}Y {ch}{ch}É{ch}" for ch in chars))
+    return lines
+
+
+def test_every_bmp_character_matches_torchtext_rule():
+    from fastprep.text.functional import basic_english_lookup
+
+    lines = _bmp_block_lines()
+    tok = get_tokenizer("basic_english")
+    for line in lines:
+        assert tok(line) == torchtext_basic_english(line), hex(ord(line[0]))
+    v = build_vocab_from_iterator((torchtext_basic_english(x) for x in lines[::2]), specials=["<unk>"])
+    v.set_default_index(0)
+    assert _corpus.ragged_rows(*basic_english_lookup(lines, v)) == _torchtext_ids(lines, v)
+
+
 def test_fast_entry_takes_lists_and_tuples_of_str():
     from fastprep import _C
 

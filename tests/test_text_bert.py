@@ -160,6 +160,28 @@ def test_encode_long_line_multithreaded_matches_hf(hf):
     assert torch.equal(ids, ref_ids) and torch.equal(mask, ref_mask)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_encode_same_at_any_thread_count(threads):
+    # 1500 lines (> 64 KiB of text): past the one-thread threshold, so the chunked parallel split really runs
+    # and its rows (tokenize, then the padded fill) must not depend on the thread count; HF is the reference.
+    tok = BERTTokenizer(VOCAB)
+    lines = _corpus.multilingual_lines(1000, seed=3) + _corpus.english_lines(500)
+    assert sum(len(x.encode()) for x in lines) > 1 << 16
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        single = tok.encode(lines, max_length=128, truncation=True)
+        torch.set_num_threads(threads)
+        ours = tok.encode(lines, max_length=128, truncation=True)
+        ours_tokens = BERTTokenizer(VOCAB, return_tokens=True)(lines)
+    finally:
+        torch.set_num_threads(prev)
+    ref_ids, ref_mask = _hf_batch(lines, max_length=128, truncation=True)
+    assert torch.equal(ours[0], single[0]) and torch.equal(ours[1], single[1])
+    assert torch.equal(ours[0], ref_ids) and torch.equal(ours[1], ref_mask)
+    assert ours_tokens == [e.tokens for e in _hf().encode_batch(lines, add_special_tokens=False)]
+
+
 @pytest.mark.needs_cuda
 @pytest.mark.slow
 def test_cuda_matches_cpu_on_100k_lines():

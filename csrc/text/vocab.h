@@ -61,6 +61,40 @@ struct Vocab : torch::CustomClassHolder {
       }
     }
   }
+  // find_fast in two steps (the slot the probe starts at and the token's head, then the probe), comparing
+  // tokens longer than eight bytes without a libc call.
+  uint64_t fast_slot(const uint8_t* s, int64_t n, uint64_t* head) const {
+    *head = load_head(s, n);
+    return fast_hash(*head, s, n) & (fast_slots_.size() - 1);
+  }
+  int32_t find_fast_at(uint64_t slot, uint64_t head, const uint8_t* s, int64_t n) const {
+    const uint64_t mask = fast_slots_.size() - 1;
+    for (uint64_t i = slot;; i = (i + 1) & mask) {
+      const FastSlot& e = fast_slots_[i];
+      if (e.id_plus_1 == 0) {
+        return -1;
+      }
+      if (e.head == head && e.len == static_cast<uint64_t>(n) &&
+          (n <= 8 || tail_equal(bytes_.data() + offsets_[e.id_plus_1 - 1], s, n))) {
+        return static_cast<int32_t>(e.id_plus_1 - 1);
+      }
+    }
+  }
+  // Bytes 8..n-1 of two n-byte strings (n > 8) by 8-byte words, the last one overlapping: no libc call for
+  // the 9-24 byte tokens of non-Latin scripts.
+  static bool tail_equal(const uint8_t* a, const uint8_t* b, int64_t n) {
+    uint64_t wa, wb;
+    for (int64_t k = 8; k + 8 < n; k += 8) {
+      std::memcpy(&wa, a + k, 8);
+      std::memcpy(&wb, b + k, 8);
+      if (wa != wb) {
+        return false;
+      }
+    }
+    std::memcpy(&wa, a + n - 8, 8);
+    std::memcpy(&wb, b + n - 8, 8);
+    return wa == wb;
+  }
   // The first min(n, 8) bytes, zero-padded, without reading past s[n - 1] (overlapping loads, no byte loop).
   static uint64_t load_head(const uint8_t* s, int64_t n) {
     if (n >= 8) {

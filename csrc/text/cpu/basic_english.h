@@ -5,6 +5,7 @@
 // which differ only in where each line's bytes come from.
 
 #include <ATen/ATen.h>
+#include <c10/macros/Macros.h>
 
 #include <algorithm>
 #include <cstring>
@@ -49,8 +50,8 @@ struct SliceOrCopy {
   const char* run = nullptr;
   size_t run_len = 0;
   SliceOrCopy(std::string& c, Emit& e) : cur(c), emit(e) { cur.clear(); }
-  // Bytes of the line kept as they are.
-  void keep(const char* p, size_t n) {
+  // Bytes of the line kept as they are. Always inlined: it runs once per character run.
+  C10_ALWAYS_INLINE void keep(const char* p, size_t n) {
     if (run != nullptr && run + run_len == p) {
       run_len += n;
     } else if (run == nullptr && cur.empty()) {
@@ -91,9 +92,10 @@ struct LineScratch {
   std::string cur;
 };
 
+// U+03A3 is CE A3. Searched by its second byte: CE leads every Greek letter, A3 is a rarer continuation byte.
 inline bool has_capital_sigma(const char* p, size_t n) {
-  for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\xCE', n - (q - p)))) != nullptr; ++q) {
-    if (q + 1 < p + n && q[1] == '\xA3') {
+  for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\xA3', n - (q - p)))) != nullptr; ++q) {
+    if (q > p && q[-1] == '\xCE') {
       return true;
     }
   }
@@ -101,6 +103,39 @@ inline bool has_capital_sigma(const char* p, size_t n) {
 }
 
 constexpr uint32_t kCapitalSigma = 0x03A3, kSmallSigma = 0x03C3, kFinalSigma = 0x03C2;
+
+// What the rule does with one lowercased character: the regex list's special characters, then str.split()'s
+// whitespace; everything else is part of a token. The one classification both the UTF-8 and code-point paths use.
+enum class CharClass : uint8_t { kKeep, kIsolate, kSplit, kDrop, kSpace };
+
+inline CharClass classify_ascii(uint32_t c) {
+  switch (c) {
+    case '\'':
+    case '.':
+    case ',':
+    case '(':
+    case ')':
+    case '!':
+    case '?':
+      return CharClass::kIsolate;
+    case ';':
+    case ':':
+      return CharClass::kSplit;
+    case '"':
+      return CharClass::kDrop;
+    default:
+      break;
+  }
+  // str.isspace() on ASCII: \t \n \v \f \r, FS GS RS US and space.
+  return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f) ? CharClass::kSpace : CharClass::kKeep;
+}
+
+inline CharClass classify(uint32_t c, const UnicodeView& u) {
+  if (c < 0x80) {
+    return classify_ascii(c);
+  }
+  return (u.record(c)[0] & kFlagPySpace) != 0 ? CharClass::kSpace : CharClass::kKeep;
+}
 
 // str.lower(): per-character full mapping, and CPython's final-sigma rule for U+03A3.
 inline void python_lower(const std::vector<uint32_t>& in, std::vector<uint32_t>& out, const UnicodeView& u) {
@@ -147,17 +182,27 @@ enum AsciiClass : uint8_t { kWord = 0, kSpace = 1, kIsolate = 2, kSplit = 3 };
 struct AsciiTables {
   uint8_t lower[128];
   uint8_t cls[128];
+  // Bytes a token takes as they are (ASCII, not uppercase, '"' or '<'): the UTF-8 path slices runs of them.
+  uint8_t plain[256];
   AsciiTables() {
     for (int c = 0; c < 128; ++c) {
       lower[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      // str.isspace() on ASCII: \t \n \v \f \r, FS GS RS US and space.
-      const bool space = c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f);
-      cls[c] = space ? kSpace : kWord;
+      switch (classify_ascii(static_cast<uint32_t>(c))) {
+        case CharClass::kSpace:
+          cls[c] = kSpace;
+          break;
+        case CharClass::kIsolate:
+          cls[c] = kIsolate;
+          break;
+        case CharClass::kSplit:
+          cls[c] = kSplit;
+          break;
+        default: // kKeep, and kDrop ('"'), which both ASCII paths delete before they classify
+          cls[c] = kWord;
+      }
+      plain[c] = cls[c] == kWord && lower[c] == c && c != '"' && c != '<';
     }
-    for (const char c : std::string("'.,()!?")) {
-      cls[static_cast<uint8_t>(c)] = kIsolate;
-    }
-    cls[static_cast<uint8_t>(';')] = cls[static_cast<uint8_t>(':')] = kSplit;
+    std::fill(plain + 128, plain + 256, uint8_t{0});
   }
 };
 
@@ -166,7 +211,8 @@ inline const AsciiTables& ascii_tables() {
   return t;
 }
 
-// Eight bytes at a time: a line is ASCII when no byte has its top bit set.
+// Eight bytes at a time: a line is ASCII when no byte has its top bit set. (An early exit per 32 bytes was
+// measured slower on English: the plain OR loop vectorizes.)
 inline bool is_ascii(const char* p, size_t n) {
   size_t i = 0;
   uint64_t acc = 0;
@@ -246,6 +292,72 @@ inline int64_t match_br(const uint8_t* s, int64_t n, int64_t i) {
   return k == 6 ? i : -1;
 }
 
+// What the UTF-8 path does with a character, precomputed from the Unicode tables: one read per character
+// instead of the two-stage lookup and the record. Exactly the general path's decisions (built from them).
+struct Utf8Tables {
+  enum Kind : uint8_t { kKeep, kSpace, kMap, kSlow };
+  // Two-byte characters (U+0080..U+07FF: Latin, Greek, Cyrillic, Hebrew, Arabic, ...).
+  struct Two {
+    uint8_t kind;
+    uint8_t len; // kMap: the lowercase's UTF-8 length
+    uint8_t bytes[6];
+  };
+  Two two[0x800];
+  // Three-byte characters that lowercase to themselves and are not whitespace (most CJK, Indic, Thai, ...).
+  uint64_t keep3[0x10000 / 64];
+
+  explicit Utf8Tables(const UnicodeView& u) {
+    constexpr int m = static_cast<int>(CaseMode::kLower);
+    std::memset(keep3, 0, sizeof(keep3));
+    for (uint32_t c = 0; c < 0x800; ++c) {
+      Two& e = two[c];
+      e = Two{kSlow, 0, {0, 0, 0, 0, 0, 0}};
+      if (c < 0x80 || c == kCapitalSigma) {
+        continue; // ASCII never reaches the table; U+03A3's lowercase depends on its neighbours
+      }
+      const uint16_t* rec = u.record(c);
+      if (rec[0] & kFlagPySpace) {
+        e.kind = kSpace;
+      } else if (rec[2 + 2 * m] == kIdentityLen) {
+        e.kind = kKeep;
+      } else {
+        // Lowercase characters are appended only when each is a plain token character (all of them in
+        // Unicode 14); anything else stays on the general path.
+        uint8_t buf[4];
+        bool ok = true;
+        for (int k = 0; k < rec[2 + 2 * m] && ok; ++k) {
+          const uint32_t l = u.pool[rec[1 + 2 * m] + k];
+          const int len = encode_utf8(l, buf);
+          ok = classify(l, u) == CharClass::kKeep && e.len + len <= 6;
+          if (ok) {
+            std::memcpy(e.bytes + e.len, buf, static_cast<size_t>(len));
+            e.len = static_cast<uint8_t>(e.len + len);
+          }
+        }
+        e.kind = ok ? kMap : kSlow;
+        e.len = ok ? e.len : 0;
+      }
+    }
+    for (uint32_t c = 0x800; c < 0x10000; ++c) {
+      if ((c >= 0xD800 && c <= 0xDFFF) || c == kReplacementChar) {
+        continue; // never decoded from valid UTF-8 / the general path's marker for malformed bytes
+      }
+      const uint16_t* rec = u.record(c);
+      if (!(rec[0] & kFlagPySpace) && rec[2 + 2 * m] == kIdentityLen) {
+        keep3[c >> 6] |= uint64_t{1} << (c & 63);
+      }
+    }
+  }
+  bool kept3(uint32_t c) const {
+    return ((keep3[c >> 6] >> (c & 63)) & 1) != 0;
+  }
+};
+
+inline const Utf8Tables& utf8_tables() {
+  static const Utf8Tables t(host_unicode_tables());
+  return t;
+}
+
 // One pass over the UTF-8 bytes for lines without U+03A3 (no context-dependent lowercasing): ASCII by
 // table, other characters decoded once, copied as they are when lowercasing leaves them alone.
 template <class Emit>
@@ -255,32 +367,22 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
   const AsciiTables& t = ascii_tables();
   SliceOrCopy<Emit> tb{cur, emit};
   auto flush = [&] { tb.flush(); };
+  const Utf8Tables& ft = utf8_tables();
   auto push_cp = [&](uint32_t c) {
     // A lowercased character: the same rules as the input (none of them maps to ASCII punctuation or spaces
     // in Unicode 14, but the check keeps this path equal to the code-point one by construction).
-    switch (c) {
-      case '\'':
-      case '.':
-      case ',':
-      case '(':
-      case ')':
-      case '!':
-      case '?':
+    switch (classify(c, u)) {
+      case CharClass::kIsolate:
         tb.single(static_cast<char>(c));
         return;
-      case ';':
-      case ':':
+      case CharClass::kSplit:
+      case CharClass::kSpace:
         flush();
         return;
-      case '"':
+      case CharClass::kDrop:
         return;
-      default:
+      case CharClass::kKeep:
         break;
-    }
-    if (c < 0x80 ? (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f))
-                 : (u.record(c)[0] & kFlagPySpace) != 0) {
-      flush();
-      return;
     }
     uint8_t buf[4];
     tb.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(encode_utf8(c, buf)));
@@ -288,6 +390,41 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
   constexpr int m = static_cast<int>(CaseMode::kLower);
   for (int64_t i = 0; i < n;) {
     const uint8_t b = s[i];
+    if (t.plain[b]) {
+      // A run of token bytes kept as they are: one slice extension.
+      int64_t j = i + 1;
+      while (j < n && t.plain[s[j]]) {
+        ++j;
+      }
+      tb.keep(line + i, static_cast<size_t>(j - i));
+      i = j;
+      continue;
+    }
+    if (b >= 0xC2 && b < 0xE0 && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
+      const Utf8Tables::Two& e = ft.two[((b & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu)];
+      if (e.kind == Utf8Tables::kKeep) {
+        tb.keep(line + i, 2);
+        i += 2;
+        continue;
+      }
+      if (e.kind == Utf8Tables::kSpace) {
+        flush();
+        i += 2;
+        continue;
+      }
+      if (e.kind == Utf8Tables::kMap) {
+        tb.append(reinterpret_cast<const char*>(e.bytes), e.len);
+        i += 2;
+        continue;
+      }
+    } else if (b >= 0xE0 && b < 0xF0 && i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
+      // Overlong forms decode below U+0800, surrogates to U+D800..DFFF: neither has its bit set.
+      if (ft.kept3(((b & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu))) {
+        tb.keep(line + i, 3);
+        i += 3;
+        continue;
+      }
+    }
     if (b < 0x80) {
       if (b == '<') {
         const int64_t e = match_br(s, n, i);
@@ -375,34 +512,21 @@ void basic_english_line(const char* line, size_t size, const UnicodeView& u, Lin
       i += 5;
       continue;
     }
-    switch (c) {
-      case '\'':
-      case '.':
-      case ',':
-      case '(':
-      case ')':
-      case '!':
-      case '?':
+    switch (classify(c, u)) {
+      case CharClass::kIsolate:
         single(static_cast<char>(c));
         continue;
-      case ';':
-      case ':':
+      case CharClass::kSplit:
+      case CharClass::kSpace:
         flush();
         continue;
-      default:
+      case CharClass::kDrop: // deleted above
+        continue;
+      case CharClass::kKeep:
         break;
     }
     if (c < 0x80) {
-      // str.isspace() on ASCII: \t \n \v \f \r, FS GS RS US and space.
-      if (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f)) {
-        flush();
-      } else {
-        cur.push_back(static_cast<char>(c));
-      }
-      continue;
-    }
-    if (u.record(c)[0] & kFlagPySpace) {
-      flush();
+      cur.push_back(static_cast<char>(c));
       continue;
     }
     uint8_t buf[4];
@@ -445,7 +569,10 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
         const size_t before = out.size();
         const auto line = line_at(b);
         basic_english_line(line.first, line.second, u, scratch, [&](const char* p, size_t n) {
-          const int32_t id = vb.find_fast(reinterpret_cast<const uint8_t*>(p), static_cast<int64_t>(n));
+          const auto* q = reinterpret_cast<const uint8_t*>(p);
+          uint64_t head;
+          const uint64_t slot = vb.fast_slot(q, static_cast<int64_t>(n), &head);
+          const int32_t id = vb.find_fast_at(slot, head, q, static_cast<int64_t>(n));
           if (id >= 0) {
             out.push_back(id);
           } else if (default_index) {
