@@ -433,6 +433,10 @@ class RandomCrop(_Transform):
     def _fuse(self, st: "_Fused") -> bool:
         if self.padding_mode != "constant" or st.x.ndim < 3 or st.x.numel() == 0:
             return False
+        _, _, p = self._geometry(st.h, st.w)  # raises as forward would, before any draw
+        if (p[0] != 0 or p[1] != 0 or p[2] != 0 or p[3] != 0) and not (
+                st.full and st.dtype is None and st.mean is None):
+            return False  # decided before the draws: Compose flushes and asks again, which must draw once
         fill = self._fill_tensor if st.is_plain else self._fill_image
         n = st.count if self.per_sample else 1
         tops, lefts = [], []
