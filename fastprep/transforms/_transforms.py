@@ -187,12 +187,11 @@ class Normalize(_Transform):
         self.mean = [float(m) for m in mean]
         self.std = [float(s) for s in std]
         self.inplace = inplace
-        # Checked once here and raised per call, where torchvision raises it.
+        # Checked once here (fusion refuses it); F.normalize raises per call, where torchvision raises it.
         self._std_zero = not all(self.std)
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
-        if self._std_zero:
-            raise ValueError("std evaluated to zero, leading to division by zero.")
+        # F.normalize checks dtype, then ndim, then std == 0: torchvision's order (a uint8 image is a TypeError).
         return F.normalize(inpt, self.mean, self.std, self.inplace)
 
     @torch.jit.unused
