@@ -67,10 +67,14 @@ def cpu_cases():
     crop, cropb = x[:, 16:240, 16:240], xb[..., 16:240, 16:240]
     ours_e, ref_e = eval_pipeline(T), eval_pipeline(v2)
     ours_t, ref_t = train_pipeline(T), train_pipeline(v2)
+    # What a C++/libtorch deployment runs (torchvision's v2 classes do not script: its eager Compose is the peer).
+    script_e, script_t = torch.jit.script(eval_pipeline(T)), torch.jit.script(train_pipeline(T))
     return [
         ("eval per image (3x256x256 u8)", lambda: ours_e(x), lambda: ref_e(x), lambda: crop.to(torch.float32)),
         ("eval per batch of 64", lambda: ours_e(xb), lambda: ref_e(xb), lambda: cropb.to(torch.float32)),
         ("train per image", lambda: ours_t(x), lambda: ref_t(x), lambda: crop.to(torch.float32)),
+        ("scripted eval per image", lambda: script_e(x), lambda: ref_e(x), lambda: crop.to(torch.float32)),
+        ("scripted train per image", lambda: script_t(x), lambda: ref_t(x), lambda: crop.to(torch.float32)),
     ]
 
 
@@ -90,9 +94,12 @@ def cuda_cases():
     crop = x[..., 16:240, 16:240]
     xi = torch.randint(0, 256, (3, 256, 256), dtype=torch.uint8, device="cuda")
     ours_e, ref_e = eval_pipeline(T), eval_pipeline(v2)
+    script_e = torch.jit.script(eval_pipeline(T))
     return [
         ("batched cmn 256x3x256x256 u8->f16 (per-sample)", ours, lambda: ref(x), lambda: crop.to(torch.float16)),
         ("eval per image (3x256x256 u8)", lambda: ours_e(xi), lambda: ref_e(xi),
+         lambda: xi[:, 16:240, 16:240].to(torch.float32)),
+        ("scripted eval per image", lambda: script_e(xi), lambda: ref_e(xi),
          lambda: xi[:, 16:240, 16:240].to(torch.float32)),
     ]
 

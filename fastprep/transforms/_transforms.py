@@ -94,6 +94,87 @@ class _Transform(nn.Module):
         return False
 
 
+class _ScriptFused(object):
+    """The scripted Compose's pending crop_mirror_normalize call on ``x``: one window (scripted transforms
+    draw once per call, per_sample or not), flips, dtype and mean/std. Same folding rules as ``_Fused``."""
+
+    # The Optional fields come in as typed arguments: TorchScript classes take an attribute's type from
+    # its first assignment, and None alone would make it NoneType.
+    def __init__(self, x: torch.Tensor, fill: Optional[List[float]] = None, dtype: Optional[torch.dtype] = None,
+                 mean: Optional[List[float]] = None, std: Optional[List[float]] = None) -> None:
+        self.x = x
+        nd = x.dim()
+        self.H = x.shape[-2] if nd >= 2 else 0
+        self.W = x.shape[-1] if nd >= 2 else 0
+        self.h = self.H
+        self.w = self.W
+        self.top = 0
+        self.left = 0
+        self.fh = False
+        self.fv = False
+        self.full = True  # the view is exactly the image: a crop may reach outside it
+        self.fill = fill
+        self.dtype = dtype
+        self.scale = False
+        self.mean = mean
+        self.std = std
+
+    def clean(self) -> bool:
+        """A window reaching outside the image folds only into a run with no crop or convert before it."""
+        return self.full and self.dtype is None and self.mean is None
+
+    def crop(self, t: int, l: int, ch: int, cw: int, fill: Optional[List[float]]) -> bool:
+        inside = 0 <= t and t + ch <= self.h and 0 <= l and l + cw <= self.w
+        if not inside and not self.clean():
+            return False
+        top = self.top + ((self.h - t - ch) if self.fv else t)
+        left = self.left + ((self.w - l - cw) if self.fh else l)
+        if not inside:
+            self.fill = F._fill_for(fill, self.x.dtype)  # checked only where used, as torchvision pads
+        self.top = top
+        self.left = left
+        self.h = ch
+        self.w = cw
+        self.full = ch == self.H and cw == self.W and top == 0 and left == 0
+        return True
+
+    def flip(self, flag: bool, horizontal: bool) -> None:
+        if flag:
+            if horizontal:
+                self.fh = not self.fh
+            else:
+                self.fv = not self.fv
+
+    def flush(self) -> torch.Tensor:
+        """The input itself, a view of it (as torchvision's crop), or one crop_mirror_normalize call."""
+        x = self.x
+        if not self.fh and not self.fv and self.dtype is None and self.mean is None:
+            top, left, h, w = self.top, self.left, self.h, self.w
+            if top == 0 and left == 0 and h == self.H and w == self.W:
+                return x
+            if top >= 0 and left >= 0 and top + h <= self.H and left + w <= self.W:
+                return x[..., top : top + h, left : left + w]
+        return torch.ops.fastprep.crop_mirror_normalize(
+            x, self.top, self.left, self.h, self.w, self.fh, self.fv, self.mean, self.std,
+            self.scale if self.dtype is not None else False, self.dtype, False, False, self.fill, False)
+
+
+def _script_fuse_to_dtype(st: _ScriptFused, dtype: torch.dtype, scale: bool) -> bool:
+    """ToDtype's folding rule (as ToDtype._fuse)."""
+    x = st.x
+    if st.dtype is not None or st.mean is not None:
+        return False
+    if dtype == x.dtype:
+        return True
+    if not F._is_float_dtype(dtype) or not (x.dtype == torch.uint8 or x.is_floating_point()):
+        return False
+    if x.dim() < 3:
+        return False
+    st.dtype = dtype
+    st.scale = scale and x.dtype == torch.uint8
+    return True
+
+
 class Normalize(_Transform):
     """See torchvision.transforms.v2.Normalize. ``(x - mean) / std`` bit-exact in x's dtype.
 
@@ -106,12 +187,11 @@ class Normalize(_Transform):
         self.mean = [float(m) for m in mean]
         self.std = [float(s) for s in std]
         self.inplace = inplace
-        # Checked once here and raised per call, where torchvision raises it.
+        # Checked once here (fusion refuses it); F.normalize raises per call, where torchvision raises it.
         self._std_zero = not all(self.std)
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
-        if self._std_zero:
-            raise ValueError("std evaluated to zero, leading to division by zero.")
+        # F.normalize checks dtype, then ndim, then std == 0: torchvision's order (a uint8 image is a TypeError).
         return F.normalize(inpt, self.mean, self.std, self.inplace)
 
     @torch.jit.unused
@@ -122,6 +202,20 @@ class Normalize(_Transform):
         if not F._is_float_dtype(vdt) or st.x.ndim < 3:
             return False  # the unfused path raises torchvision's error
         st.mean, st.std = self.mean, self.std
+        return True
+
+    def _script_fuse(self, st: _ScriptFused) -> bool:
+        # The scripted Compose's fold (TorchScript compiles this per Compose element); False: run forward.
+        if self.inplace or st.mean is not None or self._std_zero:
+            return False
+        vdt = st.x.dtype
+        pending = st.dtype  # a local: TorchScript refines Optional locals, not attributes
+        if pending is not None:
+            vdt = pending
+        if not F._is_float_dtype(vdt) or st.x.dim() < 3:
+            return False
+        st.mean = self.mean
+        st.std = self.std
         return True
 
 
@@ -160,6 +254,9 @@ class ToDtype(_Transform):
         st.scale = self.scale and x.dtype == torch.uint8
         return True
 
+    def _script_fuse(self, st: _ScriptFused) -> bool:
+        return _script_fuse_to_dtype(st, self.dtype, self.scale)
+
 
 class ConvertImageDtype(_Transform):
     """See torchvision.transforms.v2.ConvertImageDtype (to_dtype with scale=True).
@@ -178,6 +275,9 @@ class ConvertImageDtype(_Transform):
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
         return ToDtype(self.dtype, True)._fuse(st)
+
+    def _script_fuse(self, st: _ScriptFused) -> bool:
+        return _script_fuse_to_dtype(st, self.dtype, True)
 
 
 class CenterCrop(_Transform):
@@ -201,6 +301,13 @@ class CenterCrop(_Transform):
         ch, cw = self.size
         top, left = F._center_crop_window(ch, cw, st.h, st.w)
         return st.crop([top], [left], ch, cw, None)
+
+    def _script_fuse(self, st: _ScriptFused) -> bool:
+        if st.x.numel() == 0 or st.x.dim() < 3:
+            return False
+        ch, cw = self.size[0], self.size[1]
+        top, left = F._center_crop_window(ch, cw, st.h, st.w)
+        return st.crop(top, left, ch, cw, None)
 
 
 class RandomCrop(_Transform):
@@ -325,6 +432,10 @@ class RandomCrop(_Transform):
     def _fuse(self, st: "_Fused") -> bool:
         if self.padding_mode != "constant" or st.x.ndim < 3 or st.x.numel() == 0:
             return False
+        _, _, p = self._geometry(st.h, st.w)  # raises as forward would, before any draw
+        if (p[0] != 0 or p[1] != 0 or p[2] != 0 or p[3] != 0) and not (
+                st.full and st.dtype is None and st.mean is None):
+            return False  # decided before the draws: Compose flushes and asks again, which must draw once
         fill = self._fill_tensor if st.is_plain else self._fill_image
         n = st.count if self.per_sample else 1
         tops, lefts = [], []
@@ -333,6 +444,17 @@ class RandomCrop(_Transform):
             tops.append(top - p[2])
             lefts.append(left - p[0])
         return st.crop(tops, lefts, self.size[0], self.size[1], fill)
+
+    def _script_fuse(self, st: _ScriptFused) -> bool:
+        # Every False comes before the draws (the scripted Compose then flushes and asks again, or runs
+        # forward): the draws are exactly the scripted forward's, once.
+        if self.padding_mode != "constant" or st.x.dim() < 3 or st.x.numel() == 0:
+            return False
+        _, _, p = self._geometry(st.h, st.w)  # raises as forward would, before any draw
+        if (p[0] != 0 or p[1] != 0 or p[2] != 0 or p[3] != 0) and not st.clean():
+            return False  # the window may reach outside a view or a converted image: materialize first
+        top, left, p = self._params(st.h, st.w)
+        return st.crop(top - p[2], left - p[0], self.size[0], self.size[1], self._fill_tensor)
 
 
 class _RandomFlip(_Transform):
@@ -370,6 +492,12 @@ class _RandomFlip(_Transform):
         p32 = self._p32
         flags = [torch.rand(1).item() < p32 for _ in range(n)]
         st.flip(flags, self._horizontal)
+        return True
+
+    def _script_fuse(self, st: _ScriptFused) -> bool:
+        if st.x.dim() < 3:
+            return False  # before the draw: forward draws it
+        st.flip(float(torch.rand(1).item()) < self._p32, self._horizontal)
         return True
 
 
@@ -546,7 +674,7 @@ def _execute(x: torch.Tensor, kind: str, args: Any) -> torch.Tensor:
 class Compose(_Transform):
     """See torchvision.transforms.v2.Compose. Runs of consecutive fastprep crop / flip / ToDtype / Normalize
     transforms become one crop_mirror_normalize call (same output as running them one by one); any other
-    callable breaks the run and is called as is. Scripted, it runs the transforms one by one.
+    callable breaks the run and is called as is. Scripted, it fuses the same runs (same draws, same outputs).
 
     .. devices:: CPU CUDA
     .. properties:: TorchScript
@@ -594,10 +722,18 @@ class Compose(_Transform):
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
-            x = inpt
+            # TorchScript unrolls this loop over the ModuleList, so hasattr is decided per element at
+            # compile time: fusible transforms fold into st, anything else flushes it and runs as is.
+            st = _ScriptFused(inpt)
             for t in self.transforms:
-                x = t(x)
-            return x
+                if hasattr(t, "_script_fuse"):
+                    if not t._script_fuse(st):
+                        st = _ScriptFused(st.flush())
+                        if not t._script_fuse(st):
+                            st = _ScriptFused(t(st.x))
+                else:
+                    st = _ScriptFused(t(st.flush()))
+            return st.flush()
         return self._fused_forward(inpt)
 
     @torch.jit.unused

@@ -66,7 +66,8 @@ def _fill_for(fill: Optional[List[float]], dtype: torch.dtype) -> Optional[List[
         if not (-1.0 < fill[0] < 256.0):
             raise RuntimeError("value cannot be converted to type uint8_t without overflow")
         return [float(int(fill[0]))]
-    wrapped = torch.jit.annotate(List[int], torch.tensor(fill).to(torch.uint8).tolist())
+    # The int64 hop: TorchScript's tolist() wants the annotated element type to match the tensor's.
+    wrapped = torch.jit.annotate(List[int], torch.tensor(fill).to(torch.uint8).to(torch.int64).tolist())
     return [float(v) for v in wrapped]
 
 
