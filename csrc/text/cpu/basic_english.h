@@ -22,25 +22,6 @@ namespace fastprep {
 namespace text {
 namespace detail {
 
-// The token being built from non-ASCII text; emit(const char*, size_t) gets each finished token.
-template <class Emit>
-struct TokenBuilder {
-  std::string& cur;
-  Emit& emit;
-  TokenBuilder(std::string& c, Emit& e) : cur(c), emit(e) { cur.clear(); }
-  void flush() {
-    if (!cur.empty()) {
-      emit(cur.data(), cur.size());
-      cur.clear();
-    }
-  }
-  // An isolated punctuation character: ends the current token and is one itself.
-  void single(char c) {
-    flush();
-    emit(&c, 1);
-  }
-};
-
 // The token being built on the UTF-8 path: a slice of the line itself while its characters are kept as they
 // are (most tokens: lowercase or caseless text, no copy), copied into `cur` from the first changed character.
 template <class Emit>
@@ -88,21 +69,10 @@ struct SliceOrCopy {
 
 // Scratch buffers one thread reuses across lines.
 struct LineScratch {
-  std::vector<uint32_t> cps, low;
   std::string cur;
 };
 
-// U+03A3 is CE A3. Searched by its second byte: CE leads every Greek letter, A3 is a rarer continuation byte.
-inline bool has_capital_sigma(const char* p, size_t n) {
-  for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\xA3', n - (q - p)))) != nullptr; ++q) {
-    if (q > p && q[-1] == '\xCE') {
-      return true;
-    }
-  }
-  return false;
-}
-
-constexpr uint32_t kCapitalSigma = 0x03A3, kSmallSigma = 0x03C3, kFinalSigma = 0x03C2;
+constexpr uint32_t kCapitalSigma = 0x03A3;
 
 // What the rule does with one lowercased character: the regex list's special characters, then str.split()'s
 // whitespace; everything else is part of a token. The one classification both the UTF-8 and code-point paths use.
@@ -137,41 +107,42 @@ inline CharClass classify(uint32_t c, const UnicodeView& u) {
   return (u.record(c)[0] & kFlagPySpace) != 0 ? CharClass::kSpace : CharClass::kKeep;
 }
 
-// str.lower(): per-character full mapping, and CPython's final-sigma rule for U+03A3.
-inline void python_lower(const std::vector<uint32_t>& in, std::vector<uint32_t>& out, const UnicodeView& u) {
-  out.clear();
-  const int64_t n = static_cast<int64_t>(in.size());
+// CPython's final-sigma rule for the U+03A3 at bytes [at, after) of a line: lowercased to U+03C2 when the
+// nearest preceding character that is not case-ignorable is cased and the nearest following one is not (or
+// there is none); else U+03C3. Walks the line's bytes backwards: a valid sequence ending at a character boundary
+// is the one the forward decoding produced there (a lead byte is never inside another sequence); when there is
+// none, the byte before the boundary was decoded alone as U+FFFD, which is neither cased nor case-ignorable.
+inline bool final_sigma_at(const uint8_t* s, int64_t n, int64_t at, int64_t after, const UnicodeView& u) {
   auto flags = [&](uint32_t c) { return u.record(c)[0]; };
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t c = in[i];
-    if (c < 0x80) {
-      out.push_back(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  for (int64_t j = at;;) {
+    if (j == 0) {
+      return false;
+    }
+    int64_t k = j - 1;
+    while (k > 0 && k > j - 4 && (s[k] & 0xC0) == 0x80) {
+      --k;
+    }
+    int64_t end = k;
+    const uint32_t c = next_code_point(s, n, &end);
+    if (end != j) {
+      return false; // s[j - 1] was a lone U+FFFD
+    }
+    if (flags(c) & kFlagCaseIgnorable) {
+      j = k;
       continue;
     }
-    if (c == kCapitalSigma) {
-      int64_t j = i - 1;
-      while (j >= 0 && (flags(in[j]) & kFlagCaseIgnorable)) {
-        --j;
-      }
-      bool final_sigma = j >= 0 && (flags(in[j]) & kFlagCased);
-      if (final_sigma) {
-        j = i + 1;
-        while (j < n && (flags(in[j]) & kFlagCaseIgnorable)) {
-          ++j;
-        }
-        final_sigma = j == n || !(flags(in[j]) & kFlagCased);
-      }
-      out.push_back(final_sigma ? kFinalSigma : kSmallSigma);
-      continue;
+    if (!(flags(c) & kFlagCased)) {
+      return false;
     }
-    const uint16_t* rec = u.record(c);
-    const int m = static_cast<int>(CaseMode::kLower);
-    if (rec[2 + 2 * m] == kIdentityLen) {
-      out.push_back(c);
-    } else {
-      out.insert(out.end(), u.pool + rec[1 + 2 * m], u.pool + rec[1 + 2 * m] + rec[2 + 2 * m]);
+    break;
+  }
+  for (int64_t j = after; j < n;) {
+    const uint32_t c = next_code_point(s, n, &j);
+    if (!(flags(c) & kFlagCaseIgnorable)) {
+      return !(flags(c) & kFlagCased);
     }
   }
+  return true;
 }
 
 // ASCII-only lines (most English text) in two tight passes: lowercase while dropping '"', then split
@@ -358,8 +329,8 @@ inline const Utf8Tables& utf8_tables() {
   return t;
 }
 
-// One pass over the UTF-8 bytes for lines without U+03A3 (no context-dependent lowercasing): ASCII by
-// table, other characters decoded once, copied as they are when lowercasing leaves them alone.
+// One pass over the UTF-8 bytes: ASCII by table, other characters decoded once, copied as they are when
+// lowercasing leaves them alone; U+03A3 by its neighbours (final_sigma_at).
 template <class Emit>
 void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std::string& cur, Emit&& emit) {
   const auto* s = reinterpret_cast<const uint8_t*>(line);
@@ -458,6 +429,10 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
     }
     const int64_t at = i;
     const uint32_t c = next_code_point(s, n, &i);
+    if (c == kCapitalSigma) {
+      tb.append(final_sigma_at(s, n, at, i, u) ? "\xCF\x82" : "\xCF\x83", 2); // U+03C2 / U+03C3
+      continue;
+    }
     const uint16_t* rec = u.record(c);
     if (rec[0] & kFlagPySpace) {
       flush();
@@ -474,68 +449,17 @@ void basic_english_utf8(const char* line, size_t size, const UnicodeView& u, std
   flush();
 }
 
-// The general path, any Unicode. Calls emit(const char*, size_t) per token. Equivalent to torchtext's sequence
-// ' -> " '  ", " -> "", . -> " . ", "<br />" -> " ", , ( ) ! ? -> isolated,
+// torchtext's basic_english for one line of any Unicode; calls emit(const char*, size_t) per token. Equivalent
+// to torchtext's sequence ' -> " '  ", " -> "", . -> " . ", "<br />" -> " ", , ( ) ! ? -> isolated,
 // ; : -> " ", then split(): only the '"' deletion can create a "<br />" match,
 // because every other replacement puts a special character next to its spaces.
 template <class Emit>
 void basic_english_line(const char* line, size_t size, const UnicodeView& u, LineScratch& scratch,
                         Emit&& emit) {
-  std::string& cur = scratch.cur;
-  if (basic_english_ascii(line, size, cur, emit)) {
-    return;
+  if (!basic_english_ascii(line, size, scratch.cur, emit)) {
+    basic_english_utf8(line, size, u, scratch.cur, emit);
   }
-  // U+03A3 (CE A3) needs its neighbours for the final-sigma rule: the code-point path below.
-  if (!has_capital_sigma(line, size)) {
-    basic_english_utf8(line, size, u, cur, emit);
-    return;
-  }
-  std::vector<uint32_t>& cps = scratch.cps;
-  std::vector<uint32_t>& low = scratch.low;
-  cps.clear();
-  const auto* s = reinterpret_cast<const uint8_t*>(line);
-  const int64_t n = static_cast<int64_t>(size);
-  for (int64_t i = 0; i < n;) {
-    cps.push_back(next_code_point(s, n, &i));
-  }
-  python_lower(cps, low, u);
-  low.erase(std::remove(low.begin(), low.end(), static_cast<uint32_t>('"')), low.end());
-  TokenBuilder<Emit> tb{cur, emit};
-  auto flush = [&] { tb.flush(); };
-  auto single = [&](char c) { tb.single(c); };
-  static const uint32_t kBr[6] = {'<', 'b', 'r', ' ', '/', '>'};
-  const size_t m = low.size();
-  for (size_t i = 0; i < m; ++i) {
-    const uint32_t c = low[i];
-    if (c == '<' && i + 6 <= m && std::equal(kBr, kBr + 6, low.begin() + i)) {
-      flush();
-      i += 5;
-      continue;
-    }
-    switch (classify(c, u)) {
-      case CharClass::kIsolate:
-        single(static_cast<char>(c));
-        continue;
-      case CharClass::kSplit:
-      case CharClass::kSpace:
-        flush();
-        continue;
-      case CharClass::kDrop: // deleted above
-        continue;
-      case CharClass::kKeep:
-        break;
-    }
-    if (c < 0x80) {
-      cur.push_back(static_cast<char>(c));
-      continue;
-    }
-    uint8_t buf[4];
-    const int k = encode_utf8(c, buf);
-    cur.append(reinterpret_cast<const char*>(buf), k);
-  }
-  flush();
 }
-
 
 // Ids of every line's tokens, flat, and row offsets [B + 1]. line(b) returns (const char*, size_t) and must be
 // safe to call from several threads at once; the caller keeps the bytes alive.
