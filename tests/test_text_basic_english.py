@@ -220,7 +220,11 @@ def test_fast_entry_takes_lists_and_tuples_of_str():
         assert ids.dtype == offsets.dtype == torch.int64
 
 
-@pytest.mark.parametrize("bad", [["a", 1], "abc", ["x \ud800 a"], None, [b"bytes"]])
+# Lone surrogates (no UTF-8 form) in 2- and 4-byte str, alone and after 300 good lines (the parallel path).
+_SURROGATES = [["x \ud800 a"], ["\U0001f600 \udfff"], ["Привет мир"] * 300 + ["мир \ud834"]]
+
+
+@pytest.mark.parametrize("bad", [["a", 1], "abc", None, [b"bytes"], *_SURROGATES])
 def test_fast_entry_leaves_other_input_to_the_op(bad):
     # Not a list/tuple of str with a UTF-8 form: the eager entry declines and the op's own behaviour stands
     # (its "Expected a value of type 'List[str]'" error, or a str taken as a sequence of characters).
@@ -238,6 +242,45 @@ def test_fast_entry_leaves_other_input_to_the_op(bad):
     else:
         got = basic_english_lookup(bad, v)
         assert all(torch.equal(a, b) for a, b in zip(got, expected))
+
+
+def _new_str(s):
+    return (s + " ")[:-1]  # a new str object, with no UTF-8 cached in it
+
+
+def _cache_utf8(s):
+    # What C extensions do to a str (PyUnicode_AsUTF8AndSize): CPython keeps the encoding inside the object.
+    import ctypes
+
+    f = ctypes.pythonapi.PyUnicode_AsUTF8AndSize
+    f.argtypes, f.restype = [ctypes.py_object, ctypes.c_void_p], ctypes.c_void_p
+    f(s, None)
+    return s
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fast_entry_reads_every_kind_of_str(threads):
+    # CPython stores a str as 1-, 2- or 4-byte code units (Latin-1, BMP, astral) and caches its UTF-8 only when
+    # asked; the eager entry encodes uncached ones itself on the worker threads. Fresh, cached and mixed lists
+    # all give torchtext's ids.
+    from fastprep.text.functional import basic_english_lookup
+
+    lines = ["Café, naïve FAÇADE.", "Привет, МИР! ΣΊΣΥΦΟΣ ΟΔΟΣ", "emoji 😀 and 𝔘𝔫𝔦 TEXT.", "plain ascii", "",
+             "ÿ\x85x\xa0y", "日本語のテキスト、です。", "x" * 5000 + "Я" * 3000 + "😀" * 1000] * 40
+    v = build_vocab_from_iterator((torchtext_basic_english(x) for x in lines[:5]), specials=["<unk>"])
+    v.set_default_index(0)
+    expected = _torchtext_ids(lines, v)
+    fresh = [_new_str(x) for x in lines]
+    cached = [_cache_utf8(_new_str(x)) for x in lines]
+    mixed = [c if i % 3 else f for i, (f, c) in enumerate(zip(fresh, cached))]
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for batch, want in ((fresh, expected), (cached, expected), (mixed, expected), (fresh[1:2], expected[1:2]),
+                            (cached[-1:], expected[-1:])):
+            assert _corpus.ragged_rows(*basic_english_lookup(batch, v)) == want
+    finally:
+        torch.set_num_threads(prev)
 
 
 def test_fast_entry_rejects_a_non_vocab():

@@ -67,9 +67,11 @@ struct SliceOrCopy {
   }
 };
 
-// Scratch buffers one thread reuses across lines.
+// Scratch buffers one thread reuses across lines: the token being built, and the line's UTF-8 when its source
+// has to encode it (a Python str that has none cached).
 struct LineScratch {
   std::string cur;
+  std::string text;
 };
 
 constexpr uint32_t kCapitalSigma = 0x03A3;
@@ -461,10 +463,12 @@ void basic_english_line(const char* line, size_t size, const UnicodeView& u, Lin
   }
 }
 
-// Ids of every line's tokens, flat, and row offsets [B + 1]. line(b) returns (const char*, size_t) and must be
-// safe to call from several threads at once; the caller keeps the bytes alive.
-template <class LineAt>
-std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, const LineAt& line_at, const Vocab& vb) {
+// Ids of every line's tokens, flat, and row offsets [B + 1]. `lines` gives, from several threads at once,
+// lines.size(b): about line b's UTF-8 bytes (for reserving and the parallel decision), and
+// lines.utf8(b, buf) -> (const char*, size_t): its UTF-8, in place or encoded into buf (one per thread), valid
+// until the next call with that buf. The caller keeps the bytes alive.
+template <class Lines>
+std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, const Lines& lines, const Vocab& vb) {
   const auto& u = host_unicode_tables();
   const auto default_index = vb.get_default_index();
   // Lines in fixed chunks, each filling one flat buffer: no allocation per line.
@@ -477,7 +481,7 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
   std::vector<int64_t> missing_line(nchunks, -1);
   int64_t nbytes = 0;
   for (int64_t b = 0; b < batch && nbytes < kMinParallelBytes; ++b) {
-    nbytes += static_cast<int64_t>(line_at(b).second);
+    nbytes += lines.size(b);
   }
   parallel_chunks(nchunks, nbytes, [&](const auto& next) {
     LineScratch scratch;
@@ -486,12 +490,12 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
       const int64_t first = c * kChunk, last = std::min(batch, (c + 1) * kChunk);
       int64_t chunk_bytes = 0;
       for (int64_t b = first; b < last; ++b) {
-        chunk_bytes += static_cast<int64_t>(line_at(b).second);
+        chunk_bytes += lines.size(b);
       }
       out.reserve(static_cast<size_t>(chunk_bytes / 4 + 16)); // ~5 bytes per English token
       for (int64_t b = first; b < last; ++b) {
         const size_t before = out.size();
-        const auto line = line_at(b);
+        const auto line = lines.utf8(b, scratch.text);
         basic_english_line(line.first, line.second, u, scratch, [&](const char* p, size_t n) {
           const auto* q = reinterpret_cast<const uint8_t*>(p);
           uint64_t head;

@@ -24,15 +24,18 @@ std::vector<std::string> basic_english(const std::string& line) {
 }
 
 // c10::List hands out references to the boxed strings: no per-line copy into a std::vector<std::string>.
+struct ListLines {
+  const c10::List<std::string>& list;
+  int64_t size(int64_t b) const { return static_cast<int64_t>(list.get(b).size()); }
+  std::pair<const char*, size_t> utf8(int64_t b, std::string& /*buf*/) const {
+    const std::string& s = list.get(b);
+    return {s.data(), s.size()};
+  }
+};
+
 std::tuple<at::Tensor, at::Tensor> basic_english_lookup(const c10::List<std::string>& lines,
                                                         const c10::intrusive_ptr<Vocab>& vocab) {
-  return detail::basic_english_lookup_batch(
-      static_cast<int64_t>(lines.size()),
-      [&](int64_t b) {
-        const std::string& s = lines.get(b);
-        return std::make_pair(s.data(), s.size());
-      },
-      *vocab);
+  return detail::basic_english_lookup_batch(static_cast<int64_t>(lines.size()), ListLines{lines}, *vocab);
 }
 
 std::tuple<at::Tensor, at::Tensor> pack_strings(const c10::List<std::string>& texts) {
