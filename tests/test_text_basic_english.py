@@ -2,6 +2,7 @@
 then its regex list applied in order, then str.split(). That list (from
 torchtext/data/utils.py) is the reference, written out here."""
 
+import itertools
 import re
 from collections import OrderedDict
 
@@ -281,6 +282,31 @@ def test_fast_entry_reads_every_kind_of_str(threads):
             assert _corpus.ragged_rows(*basic_english_lookup(batch, v)) == want
     finally:
         torch.set_num_threads(prev)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pack_strings_entry_is_each_str_utf8(threads):
+    # The BERT ops' input: the eager entry (fastprep._C._pack_strings_fast, used by pack_strings) encodes every
+    # kind of str, cached or not, exactly as str.encode() does, and agrees with the registered op.
+    from fastprep import _C
+    from fastprep._ops.text import pack_strings
+
+    base = ["Café", "Привет, МИР!", "😀 𝔘𝔫𝔦", "ascii", "", "\x00\x7f\x80\u07ff\u0800\uffff\U00010000\U0010ffff"]
+    texts = [_new_str(x) for x in base * 500] + [_cache_utf8(_new_str(x)) for x in base * 500]
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for batch in (texts, texts[:1], texts[4:5], []):
+            data, offsets = pack_strings(batch)
+            blob = b"".join(x.encode("utf-8") for x in batch)
+            assert bytes(data.numpy().tobytes()) == blob and data.dtype == torch.uint8
+            assert offsets.tolist() == [0] + list(itertools.accumulate(len(x.encode("utf-8")) for x in batch))
+            op = torch.ops.fastprep._pack_strings(batch)
+            assert torch.equal(data, op[0]) and torch.equal(offsets, op[1])
+    finally:
+        torch.set_num_threads(prev)
+    for bad in (["a", 1], "abc", *_SURROGATES):
+        assert _C._pack_strings_fast(bad) is NotImplemented
 
 
 def test_fast_entry_rejects_a_non_vocab():

@@ -20,6 +20,19 @@ _ops = torch.ops.fastprep
 
 def pack_strings(texts: List[str]) -> Tuple[Tensor, Tensor]:
     """UTF-8 bytes of all texts back to back, and offsets [B + 1] into them."""
+    if not torch.jit.is_scripting():
+        return _pack_strings_eager(texts)
+    return _ops._pack_strings(texts)  # TorchScript has no .default
+
+
+@torch.jit.unused
+def _pack_strings_eager(texts: List[str]) -> Tuple[Tensor, Tensor]:
+    # Eager calls read the str objects in place and encode them in parallel (fastprep._C); traced code keeps the
+    # op. NotImplemented: not a list of str with a UTF-8 form, the op decides.
+    if not torch.compiler.is_compiling():
+        out = _C._pack_strings_fast(texts)
+        if out is not NotImplemented:
+            return out
     return _ops._pack_strings.default(texts)
 
 

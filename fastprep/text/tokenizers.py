@@ -163,7 +163,7 @@ class BERTTokenizer(nn.Module):
         return self.vocab._table(device)
 
     def _ragged_ids(self, texts: List[str]) -> Tuple[Tensor, Tensor]:
-        data, offsets = _ops._pack_strings(texts)
+        data, offsets = _text_ops.pack_strings(texts)
         table = self._table(torch.device("cpu"))
         return _ops.bert_tokenize(
             data, offsets, table[0], table[1], table[2], self._special_ids, self._do_lower_case, self._strip,
@@ -320,7 +320,7 @@ class BERTTokenizer(nn.Module):
         if len(self._never_split) > 0:
             ids, mask = self._encode_rows(self._batch_ids(texts), trunc_len, pad_to, add_special_tokens)
             return ids.to(dev), mask.to(dev)
-        data, offsets = _ops._pack_strings(texts)
+        data, offsets = _text_ops.pack_strings(texts)
         run_on = torch.device("cpu")
         if dev.type == "cuda" and len(texts) >= self.gpu_min_batch:
             run_on = dev
