@@ -140,6 +140,14 @@ struct StrLines {
     }
   }
 
+  // The first cache lines of line b's data (its UTF-8 or code units).
+  void prefetch(int64_t b) const {
+    const char* p = static_cast<const char*>(lines[b].data);
+    const int64_t n = lines[b].len * (lines[b].kind == 0 ? 1 : lines[b].kind);
+    for (int64_t k = 0; k < n && k < 512; k += 64) {
+      __builtin_prefetch(p + k);
+    }
+  }
   // For basic_english_lookup_batch: about the UTF-8 bytes, and the bytes themselves.
   int64_t size(int64_t b) const {
     return lines[b].len * (lines[b].kind == 0 ? 1 : lines[b].kind == 4 ? 4 : lines[b].kind + 1);

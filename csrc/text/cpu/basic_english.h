@@ -464,7 +464,7 @@ void basic_english_line(const char* line, size_t size, const UnicodeView& u, Lin
 }
 
 // Ids of every line's tokens, flat, and row offsets [B + 1]. `lines` gives, from several threads at once,
-// lines.size(b): about line b's UTF-8 bytes (for reserving and the parallel decision), and
+// lines.size(b): about line b's UTF-8 bytes (for reserving and the parallel decision), lines.prefetch(b), and
 // lines.utf8(b, buf) -> (const char*, size_t): its UTF-8, in place or encoded into buf (one per thread), valid
 // until the next call with that buf. The caller keeps the bytes alive.
 template <class Lines>
@@ -495,6 +495,9 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
       out.reserve(static_cast<size_t>(chunk_bytes / 4 + 16)); // ~5 bytes per English token
       for (int64_t b = first; b < last; ++b) {
         const size_t before = out.size();
+        if (b + 1 < batch) {
+          lines.prefetch(b + 1); // each line is its own allocation: the hardware prefetcher can't see the next
+        }
         const auto line = lines.utf8(b, scratch.text);
         basic_english_line(line.first, line.second, u, scratch, [&](const char* p, size_t n) {
           const auto* q = reinterpret_cast<const uint8_t*>(p);

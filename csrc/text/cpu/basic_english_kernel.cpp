@@ -27,6 +27,7 @@ std::vector<std::string> basic_english(const std::string& line) {
 struct ListLines {
   const c10::List<std::string>& list;
   int64_t size(int64_t b) const { return static_cast<int64_t>(list.get(b).size()); }
+  void prefetch(int64_t b) const { __builtin_prefetch(list.get(b).data()); }
   std::pair<const char*, size_t> utf8(int64_t b, std::string& /*buf*/) const {
     const std::string& s = list.get(b);
     return {s.data(), s.size()};
