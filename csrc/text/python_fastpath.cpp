@@ -1,9 +1,9 @@
-// The eager Python entries of basic_english_lookup and _pack_strings (the BERT ops' input): read each str in
-// place instead of boxing the list into a c10::List<std::string>, which cost as much as the tokenizer itself. An ASCII str is its own UTF-8, and a str
-// with a cached UTF-8 gives that; any other str is encoded by the worker threads from its 1/2/4-byte code units
-// without the GIL, instead of by CPython one str at a time (a malloc and a cache entry each, 2x the tokenizer on
-// fresh multilingual text). TorchScript, torch.compile and C++ keep the registered op; both run
-// detail::basic_english_lookup_batch. The only file of the family that includes the Python headers.
+// The eager Python entries of basic_english_lookup and _pack_strings (the BERT ops' input). They read each str
+// in place instead of boxing the list into a c10::List<std::string>, which cost as much as the tokenizer itself:
+// an ASCII str is its own UTF-8, a str with a cached UTF-8 gives that, and any other str is encoded from its
+// 1/2/4-byte code units by the worker threads without the GIL (CPython would encode one str at a time and keep a
+// malloc'd copy in each: 2x the tokenizer on fresh multilingual text). TorchScript, torch.compile and C++ keep
+// the registered ops, which share the C++ cores. The only file of the family that includes the Python headers.
 #ifndef FASTPREP_NO_PYTHON_MODULE // the CMake (libtorch) build has no Python
 
 #include <torch/csrc/Exceptions.h>
