@@ -170,6 +170,16 @@ struct StrLines {
   }
 };
 
+// (a, b) as a Python tuple of tensors, or nullptr with the Python error set.
+PyObject* wrap_pair(const at::Tensor& a, const at::Tensor& b) {
+  THPObjectPtr pa(THPVariable_Wrap(a));
+  THPObjectPtr pb(THPVariable_Wrap(b));
+  if (!pa || !pb) {
+    return nullptr;
+  }
+  return PyTuple_Pack(2, pa.get(), pb.get());
+}
+
 // _basic_english_lookup_fast(lines, vocab) -> (ids, offsets), or NotImplemented when `lines` is not a
 // list/tuple of str with a UTF-8 form (a lone surrogate): the caller then calls the op, whose errors stand.
 PyObject* basic_english_lookup_fast(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs) {
@@ -196,12 +206,7 @@ PyObject* basic_english_lookup_fast(PyObject* /*module*/, PyObject* const* args,
   if (lines.surrogate.load()) {
     Py_RETURN_NOTIMPLEMENTED; // the op's conversion of the list raises CPython's UnicodeEncodeError
   }
-  THPObjectPtr ids(THPVariable_Wrap(std::get<0>(out)));
-  THPObjectPtr offsets(THPVariable_Wrap(std::get<1>(out)));
-  if (!ids || !offsets) {
-    return nullptr;
-  }
-  return PyTuple_Pack(2, ids.get(), offsets.get());
+  return wrap_pair(std::get<0>(out), std::get<1>(out));
   END_HANDLE_TH_ERRORS
 }
 
@@ -251,12 +256,7 @@ PyObject* pack_strings_fast(PyObject* /*module*/, PyObject* const* args, Py_ssiz
   if (surrogate) {
     Py_RETURN_NOTIMPLEMENTED;
   }
-  THPObjectPtr b(THPVariable_Wrap(bytes));
-  THPObjectPtr o(THPVariable_Wrap(offsets));
-  if (!b || !o) {
-    return nullptr;
-  }
-  return PyTuple_Pack(2, b.get(), o.get());
+  return wrap_pair(bytes, offsets);
   END_HANDLE_TH_ERRORS
 }
 
