@@ -149,6 +149,7 @@ def _extension():
 setup(
     name="fastprep",
     version=VERSION,
+    license="BSD-3-Clause",
     packages=[
         "fastprep",
         "fastprep._ops",
