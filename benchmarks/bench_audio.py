@@ -15,7 +15,8 @@ import torch
 import torch.utils.benchmark as tbench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+# An installed fastprep (pip, or PYTHONPATH on a GPU machine) first; else this checkout's in-place build.
+sys.path.append(os.path.dirname(HERE))
 
 import torchaudio.transforms as TAT  # noqa: E402
 

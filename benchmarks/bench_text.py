@@ -26,7 +26,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+# An installed fastprep (pip, or PYTHONPATH on a GPU machine) first; else this checkout's in-place build.
+sys.path.append(os.path.dirname(HERE))
 
 import torch  # noqa: E402
 

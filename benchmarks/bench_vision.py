@@ -16,7 +16,8 @@ import torch.utils.benchmark as tb
 from torchvision.transforms import v2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+# An installed fastprep (pip, or PYTHONPATH on a GPU machine) first; else this checkout's in-place build.
+sys.path.append(os.path.dirname(HERE))
 
 import fastprep  # noqa: E402
 import fastprep.transforms as T  # noqa: E402

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds fastprep on this CPU machine for the lent GPU machines' Python and torch (3.12, 2.11.0+cu130), so a
+# session with a GPU spends its few device minutes testing, not compiling (the full sm_90 build takes longer
+# than the device budget allows around it). Result: .gpu/fastprep, the package with that build's _C and
+# _build_info, and .gpu/fastprep/SOURCES.sha256 (csrc, setup.py): scripts/gpu_check.sh uses it when its
+# sources match the tree's and builds on the device otherwise. Carry it with the run:
+#   run(carry=[".gpu/fastprep", ".gpu/vocab.txt"], command="bash scripts/gpu_check.sh")
+set -euo pipefail
+R=$(cd "$(dirname "$0")/.." && pwd)
+PY_VERSION=${PY_VERSION:-3.12}
+TORCH_VERSION=${TORCH_VERSION:-2.11.0}
+PY=${PREBUILD_PYTHON:-$(command -v "python$PY_VERSION")}
+V=${PREBUILD_VENV:-/tmp/fastprep-gpu-venv$PY_VERSION}
+W=${PREBUILD_DIR:-/tmp/fastprep-gpu-build}
+export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda} FASTPREP_CUDA=1 TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+export MAX_JOBS=${MAX_JOBS:-2}
+
+[ -x "$V/bin/python" ] || "$PY" -m venv "$V"
+"$V/bin/python" -c "import torch; assert torch.__version__.startswith('$TORCH_VERSION')" 2>/dev/null ||
+  "$V/bin/pip" install -q "torch==$TORCH_VERSION" numpy setuptools ninja
+# A separate tree: the in-place build rewrites fastprep/_build_info.py, which this checkout's own build owns.
+rm -rf "$W" && mkdir -p "$W"
+(cd "$R" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - --ignore-failed-read) | tar -xf - -C "$W"
+(cd "$W" && "$V/bin/python" setup.py -q build_ext --inplace)
+rm -rf "$R/.gpu/fastprep" && mkdir -p "$R/.gpu"
+cp -r "$W/fastprep" "$R/.gpu/fastprep"
+find "$R/.gpu/fastprep" -name __pycache__ -prune -exec rm -rf {} +
+find "$R/.gpu/fastprep" -name '_C*.so' ! -name "_C.cpython-${PY_VERSION/./}-*" -delete
+strip --strip-debug "$R"/.gpu/fastprep/_C*.so # debug info is most of the file; carry is capped at 64 MiB
+(cd "$R" && bash scripts/gpu_sources_hash.sh) > "$R/.gpu/fastprep/SOURCES.sha256"
+ls -la "$R"/.gpu/fastprep/_C*.so
+echo "prebuilt for Python $PY_VERSION, torch $("$V/bin/python" -c 'import torch; print(torch.__version__)'): .gpu/fastprep"
