@@ -19,8 +19,15 @@ export MAX_JOBS=${MAX_JOBS:-2}
 "$V/bin/python" -c "import torch; assert torch.__version__.startswith('$TORCH_VERSION')" 2>/dev/null ||
   "$V/bin/pip" install -q "torch==$TORCH_VERSION" numpy setuptools ninja
 # A separate tree: the in-place build rewrites fastprep/_build_info.py, which this checkout's own build owns.
-rm -rf "$W" && mkdir -p "$W"
-(cd "$R" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - --ignore-failed-read) | tar -xf - -C "$W"
+# Only files whose content changed are copied (their new mtime), so a second run rebuilds only what they touch.
+mkdir -p "$W"
+(cd "$R" && git ls-files -co --exclude-standard) | while IFS= read -r f; do
+  [ -f "$R/$f" ] || continue
+  cmp -s "$R/$f" "$W/$f" 2>/dev/null || { mkdir -p "$W/$(dirname "$f")" && cp "$R/$f" "$W/$f"; }
+done
+# Sources deleted here go there too (setup.py globs csrc/).
+(cd "$W" && find csrc fastprep -type f ! -path '*/__pycache__/*' ! -name '*.so' ! -name _build_info.py) |
+  while IFS= read -r f; do [ -f "$R/$f" ] || rm -f "$W/$f"; done
 (cd "$W" && "$V/bin/python" setup.py -q build_ext --inplace)
 rm -rf "$R/.gpu/fastprep" && mkdir -p "$R/.gpu"
 cp -r "$W/fastprep" "$R/.gpu/fastprep"

@@ -62,11 +62,34 @@ inline int parse_pad_mode(const std::string& mode) {
                     "'");
 }
 
+// torch.stft's exception for an integer waveform, which torchaudio passes on, changed between the torch
+// releases we build against (RuntimeError in 2.11, NotImplementedError in 2.14): asked of this torch, once.
+inline bool stft_rejects_integers_as_not_implemented() {
+  static const bool not_implemented = [] {
+    try {
+      at::stft(at::zeros({4}, at::kLong), 4, std::nullopt, std::nullopt, at::ones({4}), false, std::nullopt, true);
+    } catch (const c10::NotImplementedError&) {
+      return true;
+    } catch (const std::exception&) {
+    }
+    return false;
+  }();
+  return not_implemented;
+}
+
+inline void check_floating_waveform(const at::Tensor& waveform, const char* op) {
+  if (at::isFloatingType(waveform.scalar_type())) {
+    return;
+  }
+  TORCH_CHECK_NOT_IMPLEMENTED(!stft_rejects_integers_as_not_implemented(), op,
+                              ": waveform must be a floating point tensor, got ", waveform.scalar_type());
+  TORCH_CHECK(false, op, ": waveform must be a floating point tensor, got ", waveform.scalar_type());
+}
+
 // What every spectrogram kernel accepts: float32 / float64 (the Python wrappers
 // compute half types in float32) and a positive power.
 inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double> power, const char* op) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()), op,
-                              ": waveform must be a floating point tensor, got ", waveform.scalar_type());
+  check_floating_waveform(waveform, op);
   TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble, op,
                     ": the op computes in float32 or float64, got ", waveform.scalar_type());
   TORCH_CHECK_VALUE(!power.has_value() || *power > 0, op, ": power must be > 0, got ", *power);
@@ -76,8 +99,7 @@ inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double
 // exception types) and returns the framing.
 inline Geometry make_geometry(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop,
                               bool center, const std::string& pad_mode) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(waveform.scalar_type()),
-                   "spectrogram: waveform must be a floating point tensor, got ", waveform.scalar_type());
+  check_floating_waveform(waveform, "spectrogram");
   TORCH_CHECK(waveform.dim() >= 1, "spectrogram: waveform must have a time dimension, got a 0-d tensor");
   TORCH_CHECK(n_fft > 0, "stft: expected 0 < n_fft, but got n_fft=", n_fft);
   TORCH_CHECK(hop > 0, "stft: expected hop_length > 0, but got hop_length=", hop);

@@ -9,6 +9,27 @@ from fastprep._extension import check_device
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
+def _stft_rejects_integers_as_not_implemented() -> bool:
+    # torch.stft's exception for an integer waveform, which torchaudio passes on, changed between the torch
+    # releases we build against (RuntimeError in 2.11, NotImplementedError in 2.14): ask the torch we run with.
+    try:
+        torch.stft(torch.zeros(4, dtype=torch.long), 4, window=torch.ones(4), return_complex=True)
+    except NotImplementedError:
+        return True
+    except Exception:  # noqa: BLE001 - any other refusal is a RuntimeError for our purposes
+        return False
+    return False
+
+
+STFT_INTEGER_NOT_IMPLEMENTED: bool = _stft_rejects_integers_as_not_implemented()
+
+
+def integer_waveform_error(op: str, dtype: torch.dtype) -> Exception:
+    """The exception torch.stft (so torchaudio) raises for an integer waveform, with our message."""
+    msg = f"{op}: expected a tensor of floating point values, got {dtype}"
+    return NotImplementedError(msg) if STFT_INTEGER_NOT_IMPLEMENTED else RuntimeError(msg)
+
+
 def _n_frames(length: int, n_fft: int, hop_length: int, center: bool) -> int:
     padded = length + 2 * (n_fft // 2) if center else length
     return 1 + (padded - n_fft) // hop_length
@@ -21,7 +42,7 @@ def _compute_dtype(waveform: torch.Tensor) -> torch.dtype:
 
 def _check_waveform(waveform: torch.Tensor, op: str) -> None:
     if not (waveform.is_floating_point()):
-        raise NotImplementedError(f"{op}: expected a tensor of floating point values, got {waveform.dtype}")
+        raise integer_waveform_error(op, waveform.dtype)
     check_device(waveform, op)
 
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from fastprep._extension import check_device as _check_device_py
+from fastprep._ops.audio import integer_waveform_error as _integer_waveform_error
 
 __all__ = ["spectrogram", "mel_spectrogram", "melscale_fbanks", "amplitude_to_DB", "create_dct"]
 
@@ -37,10 +38,11 @@ def _norm_code(normalized: Union[str, bool]) -> int:
 def _prepare(waveform: Tensor, pad: int, n_fft: int, hop_length: int, win_length: int, window: Tensor) -> Tensor:
     # Same exception types as torch.stft (RuntimeError) for the framing arguments.
     if not waveform.is_floating_point():
-        # torch.stft's exception type for integer input (what torchaudio raises).
-        raise NotImplementedError(
-            "spectrogram: expected a tensor of floating point values, got " + str(waveform.dtype)
-        )
+        # torch.stft's exception type for integer input (what torchaudio raises), which depends on torch's release;
+        # TorchScript turns any raise into its own RuntimeError.
+        if not torch.jit.is_scripting():
+            raise _integer_waveform_error("spectrogram", waveform.dtype)
+        raise RuntimeError("spectrogram: expected a tensor of floating point values, got " + str(waveform.dtype))
     if n_fft < 1:
         raise RuntimeError("stft: expected 0 < n_fft, but got n_fft=" + str(n_fft))
     if hop_length < 1:
