@@ -1,5 +1,6 @@
 """audio ops: typed wrappers, fake kernels, autograd."""
 
+import functools
 from typing import Optional
 
 import torch
@@ -9,11 +10,14 @@ from fastprep._extension import check_device
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
+@functools.lru_cache(maxsize=None)
 def _stft_rejects_integers_as_not_implemented() -> bool:
     # torch.stft's exception for an integer waveform, which torchaudio passes on, changed between the torch
-    # releases we build against (RuntimeError in 2.11, NotImplementedError in 2.14): ask the torch we run with.
+    # releases we build against (RuntimeError in 2.11, NotImplementedError in 2.14): ask the torch we run with,
+    # once, when the first integer waveform arrives (not at import).
     try:
-        torch.stft(torch.zeros(4, dtype=torch.long), 4, window=torch.ones(4), return_complex=True)
+        with torch._C._DisableTorchDispatch():  # real tensors even when first asked under a fake / dispatch mode
+            torch.stft(torch.zeros(4, dtype=torch.long), 4, window=torch.ones(4), return_complex=True)
     except NotImplementedError:
         return True
     except Exception:  # noqa: BLE001 - any other refusal is a RuntimeError for our purposes
@@ -21,13 +25,10 @@ def _stft_rejects_integers_as_not_implemented() -> bool:
     return False
 
 
-STFT_INTEGER_NOT_IMPLEMENTED: bool = _stft_rejects_integers_as_not_implemented()
-
-
 def integer_waveform_error(op: str, dtype: torch.dtype) -> Exception:
     """The exception torch.stft (so torchaudio) raises for an integer waveform, with our message."""
     msg = f"{op}: expected a tensor of floating point values, got {dtype}"
-    return NotImplementedError(msg) if STFT_INTEGER_NOT_IMPLEMENTED else RuntimeError(msg)
+    return NotImplementedError(msg) if _stft_rejects_integers_as_not_implemented() else RuntimeError(msg)
 
 
 def _n_frames(length: int, n_fft: int, hop_length: int, center: bool) -> int:
