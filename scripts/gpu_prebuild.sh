@@ -9,7 +9,10 @@ set -euo pipefail
 R=$(cd "$(dirname "$0")/.." && pwd)
 PY_VERSION=${PY_VERSION:-3.12}
 TORCH_VERSION=${TORCH_VERSION:-2.11.0}
-PY=${PREBUILD_PYTHON:-$(command -v "python$PY_VERSION")}
+PY=${PREBUILD_PYTHON:-python$PY_VERSION}
+# A pyenv shim exists for every version but runs only the selected one: fall back to the version's own binary.
+"$PY" -c '' 2>/dev/null || PY=$(ls -d "$(pyenv root 2>/dev/null)"/versions/$PY_VERSION*/bin/python$PY_VERSION 2>/dev/null | tail -n 1)
+[ -n "$PY" ] || { echo "no Python $PY_VERSION found: set PREBUILD_PYTHON" >&2; exit 1; }
 V=${PREBUILD_VENV:-/tmp/fastprep-gpu-venv$PY_VERSION}
 W=${PREBUILD_DIR:-/tmp/fastprep-gpu-build}
 export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda} FASTPREP_CUDA=1 TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}

@@ -22,8 +22,9 @@ import torch
 import fastprep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Under build/ (ignored by git), reused across sessions: ninja rebuilds only what changed.
-BUILD = os.path.join(ROOT, "build", "deploy")
+# Under build/ (ignored by git), reused across sessions: ninja rebuilds only what changed. One folder per
+# torch release: CMake's cache pins the Torch_DIR it was configured with, so another torch needs its own.
+BUILD = os.path.join(ROOT, "build", "deploy-torch" + torch.__version__.replace("+", "-"))
 CASES_DIR = os.path.join(BUILD, "cases")
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]

@@ -3,7 +3,7 @@
 One session builds libfastprep with CMake (CPU kernels: setup.py already compiles the CUDA
 ones; set FASTPREP_TEST_CMAKE_CUDA=1 to build them here too), installs it into a prefix,
 builds examples/cpp against the installed package, and runs ctest over every pipeline
-written to build/deploy/cases. Each test then compares one pipeline's C++ output with
+written to build/deploy-torch<version>/cases. Each test then compares one pipeline's C++ output with
 Python's, exactly.
 """
 
