@@ -49,9 +49,16 @@ def has_cuda_kernels(op: str = "fastprep::_build_info") -> bool:
     return torch._C._dispatch_has_kernel_for_dispatch_key(op, "CUDA")
 
 
+# Read once at import: torch.compile cannot trace the dispatcher query inside check_device (a graph break,
+# an error under fullgraph=True), but it can trace a lookup in a constant set.
+_OPS_WITH_CUDA = frozenset(
+    name for name in torch._C._dispatch_get_registrations_for_dispatch_key("CUDA") if name.startswith("fastprep::")
+)
+
+
 def check_device(t: torch.Tensor, op: str) -> None:
     """Turns a CUDA tensor reaching a CPU-only build into one clear sentence."""
-    if t.device.type == "cuda" and not has_cuda_kernels(f"fastprep::{op}"):
+    if t.device.type == "cuda" and f"fastprep::{op}" not in _OPS_WITH_CUDA:
         raise RuntimeError(
             f"fastprep.{op} got a CUDA tensor, but this fastprep build has no CUDA kernels "
             f"(built {'without CUDA' if _build_info.cuda_version is None else 'without this op'}). "
