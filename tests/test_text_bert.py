@@ -118,6 +118,21 @@ def test_encode_matches_hf_encode_batch(case, device):
     torch.testing.assert_close(mask.cpu(), ref_mask, rtol=0, atol=0)
 
 
+@pytest.mark.needs_cuda
+@pytest.mark.parametrize("case", ENCODE_CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "defaults")
+def test_cuda_two_pass_fallback_matches_hf_encode_batch(case, monkeypatch):
+    # The CUDA kernel tokenizes once into a scratch buffer; text too large for it (or a line with more ids than
+    # bytes) takes a two-pass path instead, forced here on ordinary text.
+    monkeypatch.setenv("FASTPREP_TEXT_CUDA_TWO_PASS", "1")
+    tok = BERTTokenizer(VOCAB)
+    tok.gpu_min_batch = 0
+    lines = _corpus_lines()
+    ids, mask = tok.encode(lines, device=torch.device("cuda"), **case)
+    ref_ids, ref_mask = _hf_batch(lines, **case)
+    torch.testing.assert_close(ids.cpu(), ref_ids, rtol=0, atol=0)
+    torch.testing.assert_close(mask.cpu(), ref_mask, rtol=0, atol=0)
+
+
 def test_encode_without_padding_equal_rows_matches_hf():
     tok = BERTTokenizer(VOCAB)
     lines = ["one two", "three four"]
@@ -278,12 +293,15 @@ def test_invalid_utf8_bytes_in_packed_op_are_dropped_like_replacement_chars():
     "offsets, match",
     [([0, 5, 3], "non-decreasing"), ([0, 99], r"lie in \[0, "), ([-1, 2], r"lie in \[0, ")],
 )
-def test_op_rejects_bad_offsets(offsets, match):
+@pytest.mark.parametrize("max_length, pad_to", [(-1, -1), (8, 8)])  # width found by the op / known up front
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_op_rejects_bad_offsets(offsets, match, max_length, pad_to, device):
     tok = BERTTokenizer(VOCAB)
-    table = tok.vocab._table(torch.device("cpu"))
-    data = torch.zeros(5, dtype=torch.uint8)
+    table = tok.vocab._table(torch.device(device))
+    data = torch.zeros(5, dtype=torch.uint8, device=device)
+    offsets = torch.tensor(offsets, device=device)
     with pytest.raises(ValueError, match=match):
-        torch.ops.fastprep.bert_encode(data, torch.tensor(offsets), *table, [], True, True, 100, 101, 102, 0, -1, -1, True)
+        torch.ops.fastprep.bert_encode(data, offsets, *table, [], True, True, 100, 101, 102, 0, max_length, pad_to, True)
 
 
 def test_op_survives_corrupted_vocab_table():

@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <tuple>
 
 #include "text/bert_args.h"
@@ -103,6 +104,81 @@ __global__ void bert_encode_kernel(const uint8_t* __restrict__ text, int64_t nby
   }
 }
 
+// Keeps the first cap ids (cap = the line's byte count, which bounds its tokens in practice) and counts on
+// to the budget, so an overflow is detected rather than written out of bounds.
+struct ScratchSink {
+  int32_t* out;
+  int64_t cap;
+  int64_t n;
+  int64_t budget;
+  __device__ bool operator()(int32_t id) {
+    if (n >= budget) {
+      return false;
+    }
+    if (n < cap) {
+      out[n] = id;
+    }
+    ++n;
+    return true;
+  }
+};
+
+// One pass over the text: each line's ids go to scratch at the line's byte offset. Lines are taken in
+// `order` (longest first), so the threads of a warp get lines of similar length: a warp lasts as long as
+// its longest line, and a batch with short and long lines mixed otherwise leaves most lanes idle.
+__global__ void bert_tokenize_to_scratch_kernel(const uint8_t* __restrict__ text, int64_t nbytes,
+                                                const int64_t* __restrict__ offs, const int64_t* __restrict__ order,
+                                                int64_t batch, detail::VocabView v, detail::Specials sp, CaseMode mode,
+                                                int32_t unk_id, int64_t budget, int64_t extra,
+                                                int32_t* __restrict__ scratch, int64_t* __restrict__ lengths,
+                                                int* __restrict__ error) {
+  const detail::UnicodeView u{unicode::kStage1, unicode::kStage2, unicode::kRecords, unicode::kPool};
+  detail::WordBuffer w;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < batch; i += stride) {
+    const int64_t b = order[i];
+    const int64_t s = offs[b];
+    const int64_t e = offs[b + 1];
+    if (s < 0 || e < s || e > nbytes) {
+      atomicOr(error, 1); // reported as a ValueError by the host
+      lengths[b] = 0;
+      continue;
+    }
+    ScratchSink sink{scratch + s, e - s, 0, budget};
+    detail::bert_line(text + s, e - s, u, v, sp, mode, unk_id, w, sink);
+    if (sink.n > sink.cap) {
+      atomicOr(error, 2); // more ids than bytes: the host reruns the batch through bert_encode_kernel
+    }
+    lengths[b] = sink.n + 2 * extra;
+  }
+}
+
+// The padded rows from scratch, one output element a thread (coalesced writes): [CLS] ids [SEP] pad...
+__global__ void bert_pad_from_scratch_kernel(const int32_t* __restrict__ scratch, const int64_t* __restrict__ offs,
+                                             const int64_t* __restrict__ lengths, int64_t batch, int64_t width,
+                                             int64_t extra, int64_t cls_id, int64_t sep_id, int64_t pad_id,
+                                             int64_t* __restrict__ ids, int64_t* __restrict__ mask) {
+  const int64_t total = batch * width;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+    const int64_t b = idx / width;
+    const int64_t k = idx - b * width;
+    const int64_t len = lengths[b];
+    int64_t id = pad_id;
+    if (k < len) {
+      if (extra != 0 && k == 0) {
+        id = cls_id;
+      } else if (extra != 0 && k == len - 1) {
+        id = sep_id;
+      } else {
+        id = scratch[offs[b] + k - extra];
+      }
+    }
+    ids[idx] = id;
+    mask[idx] = k < len ? 1 : 0;
+  }
+}
+
 std::tuple<at::Tensor, at::Tensor> bert_encode_cuda(const at::Tensor& text_bytes_in,
                                                     const at::Tensor& text_offsets_in,
                                                     const at::Tensor& vocab_bytes_in,
@@ -131,43 +207,88 @@ std::tuple<at::Tensor, at::Tensor> bert_encode_cuda(const at::Tensor& text_bytes
   const CaseMode mode = detail::case_mode(lowercase, strip_accents);
   const auto sp = detail::specials_of(special_ids, v.ntokens);
   auto stream = c10::cuda::getCurrentCUDAStream();
-  const unsigned int grid = capped_grid(batch, text_bytes.device().index());
+  const int device = text_bytes.device().index();
+  const unsigned int grid = capped_grid(batch, device);
   auto lengths = at::empty({batch}, opts);
   auto error = at::zeros({1}, opts.dtype(at::kInt));
-  const int64_t extra = add_special_tokens ? 2 : 0;
+  const int64_t extra = add_special_tokens ? 1 : 0;
+  const bool fixed_width = max_length >= 0 && pad_to >= max_length; // truncation caps every row below pad_to
+  const int64_t nbytes = text_bytes.numel();
 
-  // The width is known up front only when truncation caps every row below the fixed padding.
-  int64_t width = -1;
-  if (max_length >= 0 && pad_to >= max_length) {
-    width = pad_to;
-  } else {
-    bert_encode_kernel<false><<<grid, kThreads, 0, stream>>>(
-        text_bytes.const_data_ptr<uint8_t>(), text_bytes.numel(), text_offsets.const_data_ptr<int64_t>(), batch, v,
-        sp, mode, static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, 0,
-        lengths.mutable_data_ptr<int64_t>(), nullptr, nullptr, error.mutable_data_ptr<int>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-    // One small D2H copy: longest, shortest and the error flag.
+  // Tokenizes once, into a scratch buffer of one int32 per text byte, then pads from it. The fallback,
+  // for text too large for the scratch or a line with more ids than bytes, tokenizes twice in place:
+  // once to size the rows, once to write them.
+  int64_t err = 0;
+  int64_t width = fixed_width ? pad_to : -1;
+  auto sized = [&](int64_t longest, int64_t shortest) {
+    TORCH_CHECK_VALUE((err & 1) == 0, "text_offsets must be non-decreasing and lie in [0, ", nbytes, "]");
+    TORCH_CHECK_VALUE(pad_to != -2 || longest == shortest,
+                      "Unable to create tensor: without padding the rows must have equal lengths, got lengths from ",
+                      shortest, " to ", longest, "; use padding='longest' or 'max_length' (and truncation=True)");
+    if (!fixed_width) {
+      width = pad_to >= 0 ? std::max(longest, pad_to) : longest;
+    }
+  };
+  auto stats_of_lengths = [&]() {
+    // One small device-to-host copy: longest, shortest and the error flags.
     const auto stats = at::stack({lengths.max(), lengths.min(), error[0].to(at::kLong)}).cpu();
     const int64_t* st = stats.const_data_ptr<int64_t>();
-    TORCH_CHECK_VALUE(st[2] == 0, "text_offsets must be non-decreasing and lie in [0, ", text_bytes.numel(), "]");
-    TORCH_CHECK_VALUE(pad_to != -2 || st[0] == st[1],
-                      "Unable to create tensor: without padding the rows must have equal lengths, got lengths from ",
-                      st[1], " to ", st[0], "; use padding='longest' or 'max_length' (and truncation=True)");
-    width = pad_to >= 0 ? std::max(st[0], pad_to) : st[0];
+    err = st[2];
+    return std::make_pair(st[0], st[1]);
+  };
+  constexpr int64_t kMaxScratchBytes = int64_t{1} << 28; // 1 GiB of int32 ids
+  // FASTPREP_TEXT_CUDA_TWO_PASS=1 forces the fallback, so the tests run it on ordinary text.
+  const char* force = std::getenv("FASTPREP_TEXT_CUDA_TWO_PASS");
+  const bool two_pass = nbytes > kMaxScratchBytes || (force != nullptr && force[0] == '1');
+  if (!two_pass) {
+    const auto line_bytes = text_offsets.slice(0, 1) - text_offsets.slice(0, 0, batch);
+    const auto order = std::get<1>(at::sort(line_bytes, /*dim=*/0, /*descending=*/true));
+    auto scratch = at::empty({std::max<int64_t>(nbytes, 1)}, opts.dtype(at::kInt));
+    bert_tokenize_to_scratch_kernel<<<grid, kThreads, 0, stream>>>(
+        text_bytes.const_data_ptr<uint8_t>(), nbytes, text_offsets.const_data_ptr<int64_t>(),
+        order.const_data_ptr<int64_t>(), batch, v, sp, mode, static_cast<int32_t>(unk_id), budget, extra,
+        scratch.mutable_data_ptr<int32_t>(), lengths.mutable_data_ptr<int64_t>(), error.mutable_data_ptr<int>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    if (fixed_width) {
+      err = error.item<int>();
+      sized(0, 0);
+    } else {
+      const auto [longest, shortest] = stats_of_lengths();
+      sized(longest, shortest);
+    }
+    if ((err & 2) == 0) {
+      auto ids = at::empty({batch, width}, opts);
+      auto mask = at::empty({batch, width}, opts);
+      if (batch * width > 0) {
+        bert_pad_from_scratch_kernel<<<capped_grid(batch * width, device), kThreads, 0, stream>>>(
+            scratch.const_data_ptr<int32_t>(), text_offsets.const_data_ptr<int64_t>(),
+            lengths.const_data_ptr<int64_t>(), batch, width, extra, cls_id, sep_id, pad_id,
+            ids.mutable_data_ptr<int64_t>(), mask.mutable_data_ptr<int64_t>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      }
+      return {ids, mask};
+    }
+  } else if (!fixed_width) {
+    bert_encode_kernel<false><<<grid, kThreads, 0, stream>>>(
+        text_bytes.const_data_ptr<uint8_t>(), nbytes, text_offsets.const_data_ptr<int64_t>(), batch, v, sp, mode,
+        static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, 0,
+        lengths.mutable_data_ptr<int64_t>(), nullptr, nullptr, error.mutable_data_ptr<int>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    const auto [longest, shortest] = stats_of_lengths();
+    sized(longest, shortest);
   }
   auto ids = at::full({batch, width}, pad_id, opts);
   auto mask = at::zeros({batch, width}, opts);
-  if (width > 0 || extra == 0) {
+  if (width > 0 || !add_special_tokens) {
     bert_encode_kernel<true><<<grid, kThreads, 0, stream>>>(
-        text_bytes.const_data_ptr<uint8_t>(), text_bytes.numel(), text_offsets.const_data_ptr<int64_t>(), batch, v,
-        sp, mode, static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, width,
+        text_bytes.const_data_ptr<uint8_t>(), nbytes, text_offsets.const_data_ptr<int64_t>(), batch, v, sp, mode,
+        static_cast<int32_t>(unk_id), cls_id, sep_id, add_special_tokens, budget, width,
         lengths.mutable_data_ptr<int64_t>(), ids.mutable_data_ptr<int64_t>(), mask.mutable_data_ptr<int64_t>(),
         error.mutable_data_ptr<int>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
-  if (max_length >= 0 && pad_to >= max_length) {
-    TORCH_CHECK_VALUE(error.item<int>() == 0, "text_offsets must be non-decreasing and lie in [0, ",
-                      text_bytes.numel(), "]");
+  if (fixed_width && two_pass) {
+    TORCH_CHECK_VALUE(error.item<int>() == 0, "text_offsets must be non-decreasing and lie in [0, ", nbytes, "]");
   }
   return {ids, mask};
 }

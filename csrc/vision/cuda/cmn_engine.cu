@@ -13,6 +13,7 @@
 #include <c10/cuda/CUDAGuard.h>
 
 #include <cstdint>
+#include <limits>
 
 namespace fastprep {
 namespace vision {
@@ -94,18 +95,21 @@ struct alignas(sizeof(T) * V) Vec {
   T v[V];
 };
 
-template <typename in_t, typename out_t, typename Op, int V>
+// idx_t is 32-bit whenever the element counts and offsets fit: 64-bit division and modulo are emulated
+// in tens of instructions each, and made this kernel compute-bound at a fifth of the copy bandwidth.
+template <typename in_t, typename out_t, typename Op, int V, typename idx_t>
 __global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op op) {
-  const int64_t owv = a.OW / V;
-  const int64_t total = a.N * a.C * a.OH * owv;
-  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
-  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
-    const int64_t xv = idx % owv;
-    int64_t r = idx / owv;
-    const int64_t oy = r % a.OH;
-    r /= a.OH;
-    const int64_t c = r % a.C;
-    const int64_t n = r / a.C;
+  const idx_t OW = static_cast<idx_t>(a.OW), OH = static_cast<idx_t>(a.OH), C = static_cast<idx_t>(a.C);
+  const idx_t owv = OW / V;
+  const idx_t total = static_cast<idx_t>(a.N) * C * OH * owv;
+  const idx_t step = static_cast<idx_t>(blockDim.x) * gridDim.x;
+  for (idx_t idx = static_cast<idx_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
+    const idx_t xv = idx % owv;
+    idx_t r = idx / owv;
+    const idx_t oy = r % OH;
+    r /= OH;
+    const idx_t c = r % C;
+    const idx_t n = r / C;
     int64_t top = a.top, left = a.left;
     bool fh = a.fh, fv = a.fv;
     if (a.wins != nullptr) {
@@ -114,23 +118,46 @@ __global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op
       fh = a.flips[n * 2];
       fv = a.flips[n * 2 + 1];
     }
-    const int64_t iy = top + (fv ? a.OH - 1 - oy : oy);
+    const int64_t iy = top + static_cast<int64_t>(fv ? OH - 1 - oy : oy);
     const bool row_in = iy >= 0 && iy < a.H;
-    const int64_t row = n * a.isn + c * a.isc + iy * a.ish;
+    // Window offsets may be anywhere (outside reads are filled): compare in 64 bits, index in idx_t.
+    const idx_t row = static_cast<idx_t>(n * a.isn + c * a.isc + (row_in ? iy : 0) * a.ish);
     Vec<out_t, V> vals;
 #pragma unroll
     for (int v = 0; v < V; ++v) {
-      const int64_t ox = xv * V + v;
-      const int64_t ix = left + (fh ? a.OW - 1 - ox : ox);
-      vals.v[v] = (row_in && ix >= 0 && ix < a.W) ? op(a.in[row + ix * a.isw], c) : a.fill[c];
+      const idx_t ox = xv * V + v;
+      const int64_t ix = left + static_cast<int64_t>(fh ? OW - 1 - ox : ox);
+      vals.v[v] = (row_in && ix >= 0 && ix < a.W) ? op(a.in[row + static_cast<idx_t>(ix) * static_cast<idx_t>(a.isw)], c)
+                                                  : a.fill[c];
     }
-    out_t* dst = a.out + n * a.osn + c * a.osc + oy * a.osh + xv * V * a.osw;
+    out_t* dst = a.out + (n * static_cast<idx_t>(a.osn) + c * static_cast<idx_t>(a.osc) + oy * static_cast<idx_t>(a.osh) +
+                          xv * V * static_cast<idx_t>(a.osw));
     if constexpr (V > 1) {
-      *reinterpret_cast<Vec<out_t, V>*>(dst) = vals; // one 8- or 16-byte store
+      *reinterpret_cast<Vec<out_t, V>*>(dst) = vals; // one 16-byte store
     } else {
       *dst = vals.v[0];
     }
   }
+}
+
+// Whether every index the kernel forms fits in uint32: output offsets, and input offsets of in-image pixels.
+inline bool fits_32bit(const Plan& p, int64_t items) {
+  constexpr int64_t kMax = std::numeric_limits<uint32_t>::max();
+  const int64_t out_span = (p.N - 1) * p.os[0] + (p.C - 1) * p.os[1] + (p.OH - 1) * p.os[2] + (p.OW - 1) * p.os[3];
+  const int64_t in_span = (p.N - 1) * p.is[0] + (p.C - 1) * p.is[1] + (p.H - 1) * p.is[2] + (p.W - 1) * p.is[3];
+  return items < kMax && p.out.numel() < kMax && out_span < kMax && in_span < kMax && p.in.numel() < kMax;
+}
+
+template <typename in_t, typename out_t, typename Op, int V>
+void launch_v(const Plan& p, const Op& op, const Args<in_t, out_t>& a, int64_t items) {
+  auto stream = at::cuda::getCurrentCUDAStream();
+  const unsigned int grid = fastprep::detail::capped_grid(items);
+  if (fits_32bit(p, items)) {
+    crop_mirror_normalize_kernel<in_t, out_t, Op, V, uint32_t><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+  } else {
+    crop_mirror_normalize_kernel<in_t, out_t, Op, V, int64_t><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+  }
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
 template <typename in_t, typename out_t, typename Op>
@@ -140,19 +167,17 @@ void launch(const Plan& p, const Op& op, Args<in_t, out_t>& a) {
     // through the same arithmetic as the pixels, here on the host.
     a.fill[c] = op(static_cast<in_t>(p.fill[c]), c);
   }
-  constexpr int V = 4;
+  // 16-byte stores (8 halves, 4 floats, 16 bytes) where the output rows allow, else one element a thread.
+  constexpr int V = static_cast<int>(16 / sizeof(out_t));
   const auto addr = reinterpret_cast<uintptr_t>(a.out);
   const bool vec = a.osw == 1 && a.OW % V == 0 && a.osh % V == 0 && a.osc % V == 0 && a.osn % V == 0 &&
       addr % (sizeof(out_t) * V) == 0;
-  const int64_t items = a.N * a.C * a.OH * (vec ? a.OW / V : a.OW);
-  auto stream = at::cuda::getCurrentCUDAStream();
-  const unsigned int grid = fastprep::detail::capped_grid(items);
+  const int64_t rows = a.N * a.C * a.OH;
   if (vec) {
-    crop_mirror_normalize_kernel<in_t, out_t, Op, V><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+    launch_v<in_t, out_t, Op, V>(p, op, a, rows * (a.OW / V));
   } else {
-    crop_mirror_normalize_kernel<in_t, out_t, Op, 1><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+    launch_v<in_t, out_t, Op, 1>(p, op, a, rows * a.OW);
   }
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
 template <typename in_t, typename out_t>
