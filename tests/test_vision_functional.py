@@ -199,6 +199,25 @@ def test_crop_mirror_normalize_batched_per_sample_windows(device):
         assert torch.equal(out[i], ref)
 
 
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_crop_mirror_normalize_large_batch_matches_torchvision_per_sample(device, dtype):
+    # Enough pixels that every CUDA block loops over many (the uint8 path then tabulates each channel's 256
+    # outputs once per block); windows past every edge, both flips.
+    n = 48
+    x = image((n, 3, 240, 250), torch.uint8, device)
+    g = torch.Generator().manual_seed(0)
+    wins = torch.stack([torch.randint(-8, 25, (n,), generator=g), torch.randint(-8, 35, (n,), generator=g),
+                        torch.full((n,), 224), torch.full((n,), 224)], 1)
+    flips = torch.rand(n, 2, generator=g) < 0.5
+    out = torch.ops.fastprep.crop_mirror_normalize.batched(x, wins.to(device), flips.to(device), 224, 224, MEAN, STD,
+                                                           True, dtype)
+    for i in range(n):
+        t, l, h, w = wins[i].tolist()
+        ref = reference_cmn(x[i], t, l, h, w, bool(flips[i, 0]), bool(flips[i, 1]), MEAN, STD, dtype, fill=[0.0])
+        assert_same(out[i], ref)
+
+
 def test_fast_mode_is_close():
     x = image((3, 64, 64))
     exact = F.crop_mirror_normalize(x, 0, 0, 64, 64, mean=MEAN, std=STD)
@@ -301,8 +320,9 @@ def test_raw_op_rejects_fill_outside_the_input_dtype():
 @pytest.mark.parametrize("mean,std", [(MEAN, STD), ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
                                       ([0.1307] * 3, [0.3081] * 3), ([-3.0, 0.0, 1e-3], [7.0, 1e-3, 3.3])])
 @pytest.mark.parametrize("flip", [False, True])
-def test_cmn_uint8_rows_exhaustive(mean, std, flip):
-    base = torch.arange(256, dtype=torch.uint8).repeat(3, 1, 1)  # [3, 1, 256]: all values in every channel
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_cmn_uint8_rows_exhaustive(mean, std, flip, device):
+    base = torch.arange(256, dtype=torch.uint8, device=device).repeat(3, 1, 1)  # [3, 1, 256]: all values
     for w in list(range(1, 19)) + [255, 256]:
         x = base[..., :w].expand(3, 5, w).contiguous()
         x[:, 1] = x[:, 1].flip(-1)

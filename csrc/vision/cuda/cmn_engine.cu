@@ -10,10 +10,12 @@
 #include <ATen/Dispatch_v2.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/detail/IntegerDivider.cuh>
 #include <c10/cuda/CUDAGuard.h>
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace fastprep {
 namespace vision {
@@ -95,21 +97,47 @@ struct alignas(sizeof(T) * V) Vec {
   T v[V];
 };
 
-// idx_t is 32-bit whenever the element counts and offsets fit: 64-bit division and modulo are emulated
-// in tens of instructions each, and made this kernel compute-bound at a fifth of the copy bandwidth.
-template <typename in_t, typename out_t, typename Op, int V, typename idx_t>
-__global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op op) {
+// Division by a per-launch constant. In 32 bits, torch's multiply-high divider (dividends up to INT32_MAX):
+// plain 64-bit division and modulo are emulated in tens of instructions each and made this kernel
+// compute-bound at a fifth of the copy bandwidth on an H200.
+template <typename idx_t>
+struct Divider {
+  idx_t d;
+  explicit Divider(int64_t v) : d(static_cast<idx_t>(v)) {}
+  __device__ __forceinline__ idx_t div(idx_t n) const { return n / d; }
+};
+template <>
+struct Divider<uint32_t> {
+  at::cuda::detail::IntDivider<unsigned int> f;
+  explicit Divider(int64_t v) : f(static_cast<unsigned int>(v)) {}
+  __device__ __forceinline__ uint32_t div(uint32_t n) const { return f.div(n); }
+};
+
+// kLut (uint8 input): the block first tabulates op over all 256 values of each channel in shared memory,
+// then each pixel is one table read. The table holds op's own results, so the output is unchanged; the
+// per-pixel arithmetic (torchvision's exact sequence ends in an IEEE division) was the bottleneck.
+template <typename in_t, typename out_t, typename Op, int V, typename idx_t, bool kLut>
+__global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op op, const Divider<idx_t> div_owv,
+                                             const Divider<idx_t> div_oh, const Divider<idx_t> div_c) {
+  extern __shared__ __align__(16) unsigned char lut_raw[];
+  out_t* lut = reinterpret_cast<out_t*>(lut_raw);
+  if constexpr (kLut) {
+    for (int i = threadIdx.x; i < a.C * 256; i += blockDim.x) {
+      lut[i] = op(static_cast<in_t>(i & 255), i >> 8);
+    }
+    __syncthreads();
+  }
   const idx_t OW = static_cast<idx_t>(a.OW), OH = static_cast<idx_t>(a.OH), C = static_cast<idx_t>(a.C);
   const idx_t owv = OW / V;
   const idx_t total = static_cast<idx_t>(a.N) * C * OH * owv;
   const idx_t step = static_cast<idx_t>(blockDim.x) * gridDim.x;
   for (idx_t idx = static_cast<idx_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
-    const idx_t xv = idx % owv;
-    idx_t r = idx / owv;
-    const idx_t oy = r % OH;
-    r /= OH;
-    const idx_t c = r % C;
-    const idx_t n = r / C;
+    idx_t r = div_owv.div(idx);
+    const idx_t xv = idx - r * owv;
+    idx_t q = div_oh.div(r);
+    const idx_t oy = r - q * OH;
+    const idx_t n = div_c.div(q);
+    const idx_t c = q - n * C;
     int64_t top = a.top, left = a.left;
     bool fh = a.fh, fv = a.fv;
     if (a.wins != nullptr) {
@@ -127,8 +155,16 @@ __global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op
     for (int v = 0; v < V; ++v) {
       const idx_t ox = xv * V + v;
       const int64_t ix = left + static_cast<int64_t>(fh ? OW - 1 - ox : ox);
-      vals.v[v] = (row_in && ix >= 0 && ix < a.W) ? op(a.in[row + static_cast<idx_t>(ix) * static_cast<idx_t>(a.isw)], c)
-                                                  : a.fill[c];
+      if (row_in && ix >= 0 && ix < a.W) {
+        const in_t x = a.in[row + static_cast<idx_t>(ix) * static_cast<idx_t>(a.isw)];
+        if constexpr (kLut) {
+          vals.v[v] = lut[c * 256 + static_cast<idx_t>(x)];
+        } else {
+          vals.v[v] = op(x, c);
+        }
+      } else {
+        vals.v[v] = a.fill[c];
+      }
     }
     out_t* dst = a.out + (n * static_cast<idx_t>(a.osn) + c * static_cast<idx_t>(a.osc) + oy * static_cast<idx_t>(a.osh) +
                           xv * V * static_cast<idx_t>(a.osw));
@@ -140,24 +176,40 @@ __global__ void crop_mirror_normalize_kernel(const Args<in_t, out_t> a, const Op
   }
 }
 
-// Whether every index the kernel forms fits in uint32: output offsets, and input offsets of in-image pixels.
+// Whether every index the kernel forms fits the 32-bit divider (INT32_MAX): the loop counter, output
+// offsets, and input offsets of in-image pixels.
 inline bool fits_32bit(const Plan& p, int64_t items) {
-  constexpr int64_t kMax = std::numeric_limits<uint32_t>::max();
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   const int64_t out_span = (p.N - 1) * p.os[0] + (p.C - 1) * p.os[1] + (p.OH - 1) * p.os[2] + (p.OW - 1) * p.os[3];
   const int64_t in_span = (p.N - 1) * p.is[0] + (p.C - 1) * p.is[1] + (p.H - 1) * p.is[2] + (p.W - 1) * p.is[3];
   return items < kMax && p.out.numel() < kMax && out_span < kMax && in_span < kMax && p.in.numel() < kMax;
 }
 
-template <typename in_t, typename out_t, typename Op, int V>
-void launch_v(const Plan& p, const Op& op, const Args<in_t, out_t>& a, int64_t items) {
+template <typename in_t, typename out_t, typename Op, int V, typename idx_t>
+void launch_idx(const Op& op, const Args<in_t, out_t>& a, int64_t items) {
   auto stream = at::cuda::getCurrentCUDAStream();
   const unsigned int grid = fastprep::detail::capped_grid(items);
-  if (fits_32bit(p, items)) {
-    crop_mirror_normalize_kernel<in_t, out_t, Op, V, uint32_t><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+  const Divider<idx_t> div_owv(a.OW / V), div_oh(a.OH), div_c(a.C);
+  constexpr bool kLutable = std::is_same_v<in_t, uint8_t> && !std::is_same_v<Op, CopyOp<in_t, out_t>>;
+  const size_t lut_bytes = static_cast<size_t>(a.C) * 256 * sizeof(out_t);
+  // Tabulating costs C * 256 op calls per block: worth it once a block has at least as many pixels.
+  if (kLutable && lut_bytes <= 32 * 1024 && items * V >= int64_t{grid} * a.C * 256) {
+    crop_mirror_normalize_kernel<in_t, out_t, Op, V, idx_t, kLutable>
+        <<<grid, fastprep::detail::kThreadsPerBlock, lut_bytes, stream>>>(a, op, div_owv, div_oh, div_c);
   } else {
-    crop_mirror_normalize_kernel<in_t, out_t, Op, V, int64_t><<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op);
+    crop_mirror_normalize_kernel<in_t, out_t, Op, V, idx_t, false>
+        <<<grid, fastprep::detail::kThreadsPerBlock, 0, stream>>>(a, op, div_owv, div_oh, div_c);
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+template <typename in_t, typename out_t, typename Op, int V>
+void launch_v(const Plan& p, const Op& op, const Args<in_t, out_t>& a, int64_t items) {
+  if (fits_32bit(p, items)) {
+    launch_idx<in_t, out_t, Op, V, uint32_t>(op, a, items);
+  } else {
+    launch_idx<in_t, out_t, Op, V, int64_t>(op, a, items);
+  }
 }
 
 template <typename in_t, typename out_t, typename Op>
