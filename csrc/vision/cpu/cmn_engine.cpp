@@ -12,9 +12,9 @@
 #include <ATen/Dispatch_v2.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
+#include <c10/util/SmallVector.h>
 
 #include <algorithm>
-#include <memory>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -241,15 +241,16 @@ bool cpu_has_avx2() {
 
 template <typename in_t, typename out_t, bool kClone, typename F>
 void launch(const Plan& p, const Geometry& g, const Windows& w, const std::vector<F>& fs) {
-  // std::unique_ptr rather than std::vector: vector<bool> has no data().
-  std::unique_ptr<out_t[]> fillv(new out_t[g.C]);
+  // c10::SmallVector rather than std::vector: vector<bool> has no data(). (new out_t[g.C] made gcc warn
+  // that an int64 count might exceed the largest allocation.)
+  c10::SmallVector<out_t, 16> fillv(static_cast<size_t>(g.C));
   for (int64_t c = 0; c < g.C; ++c) {
     // The fill is a value of the input dtype (torchvision pads before converting).
     fillv[c] = fs[c](static_cast<in_t>(p.fill[c]));
   }
   const int64_t* wins = w.per_sample.defined() ? w.per_sample.const_data_ptr<int64_t>() : nullptr;
   const bool* flips = w.flips.defined() ? w.flips.const_data_ptr<bool>() : nullptr;
-  Rows<in_t, out_t, F> k{g, p.in.const_data_ptr<in_t>(), p.out.mutable_data_ptr<out_t>(), fs.data(), fillv.get(),
+  Rows<in_t, out_t, F> k{g, p.in.const_data_ptr<in_t>(), p.out.mutable_data_ptr<out_t>(), fs.data(), fillv.data(),
                          w, wins, flips};
   const int64_t rows = g.N * g.C * g.OH;
   // About 32K elements per task: small images stay on one thread, big ones split by rows.
