@@ -63,6 +63,21 @@ struct WriteSink {
   }
 };
 
+// Line b's bytes [*s, *e), or false for malformed offsets: then the error flag's bit 1 is set (reported as a
+// ValueError by the host) and the line's length is 0. Shared by every kernel that walks the lines.
+__device__ __forceinline__ bool line_range(const int64_t* __restrict__ offs, int64_t b, int64_t nbytes,
+                                           int64_t* __restrict__ lengths, int* __restrict__ error, int64_t* s,
+                                           int64_t* e) {
+  *s = offs[b];
+  *e = offs[b + 1];
+  if (*s < 0 || *e < *s || *e > nbytes) {
+    atomicOr(error, 1);
+    lengths[b] = 0;
+    return false;
+  }
+  return true;
+}
+
 template <bool kWrite>
 __global__ void bert_encode_kernel(const uint8_t* __restrict__ text, int64_t nbytes, const int64_t* __restrict__ offs,
                                    int64_t batch, detail::VocabView v, detail::Specials sp, CaseMode mode, int32_t unk_id, int64_t cls_id,
@@ -73,11 +88,8 @@ __global__ void bert_encode_kernel(const uint8_t* __restrict__ text, int64_t nby
   detail::WordBuffer w;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < batch; b += stride) {
-    const int64_t s = offs[b];
-    const int64_t e = offs[b + 1];
-    if (s < 0 || e < s || e > nbytes) {
-      atomicExch(error, 1); // reported as a ValueError by the host
-      lengths[b] = 0;
+    int64_t s, e;
+    if (!line_range(offs, b, nbytes, lengths, error, &s, &e)) {
       continue;
     }
     const int64_t extra = add_special_tokens ? 1 : 0;
@@ -137,11 +149,8 @@ __global__ void bert_tokenize_to_scratch_kernel(const uint8_t* __restrict__ text
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < batch; i += stride) {
     const int64_t b = order[i];
-    const int64_t s = offs[b];
-    const int64_t e = offs[b + 1];
-    if (s < 0 || e < s || e > nbytes) {
-      atomicOr(error, 1); // reported as a ValueError by the host
-      lengths[b] = 0;
+    int64_t s, e;
+    if (!line_range(offs, b, nbytes, lengths, error, &s, &e)) {
       continue;
     }
     ScratchSink sink{scratch + s, e - s, 0, budget};
