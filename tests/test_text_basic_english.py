@@ -69,6 +69,33 @@ def test_matches_torchtext_regexes_on_random_text(line):
     assert get_tokenizer("basic_english")(line) == torchtext_basic_english(line)
 
 
+# ASCII lines take their own path, which finds token ends 16 bytes at a time: every ASCII byte in every lane of
+# a block and of the tail, and "<br />" (also split by '"') across block edges.
+@pytest.mark.parametrize("byte", range(128))
+def test_ascii_byte_in_every_lane_matches_torchtext(byte):
+    tok = get_tokenizer("basic_english")
+    for k in range(40):
+        line = "wordy" * 8
+        line = line[:k] + chr(byte) + line[k + 1:]
+        assert tok(line) == torchtext_basic_english(line), (byte, k)
+
+
+@pytest.mark.parametrize("br", ["<br />", "<BR />", '<b"r />', "<br /"])
+def test_br_at_every_offset_matches_torchtext(br):
+    tok = get_tokenizer("basic_english")
+    for k in range(40):
+        line = "x" * k + br + "Tail. end"
+        assert tok(line) == torchtext_basic_english(line), k
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<br />", "<BR />", "<br", " />", "<", "a", "B", "word", "Seventeen", ".", ",",
+                                 "'", '"', "(", ")", "!", "?", ";", ":", " ", "  ", "\t", "\x1c", "\x0b", "\x00",
+                                 "x" * 15]), max_size=60).map("".join))
+def test_matches_torchtext_regexes_on_random_ascii(line):
+    assert get_tokenizer("basic_english")(line) == torchtext_basic_english(line)
+
+
 def test_split_and_none_tokenizers():
     for name in (None, "split"):
         assert get_tokenizer(name)("a  b\tc\u3000d") == "a  b\tc\u3000d".split()
