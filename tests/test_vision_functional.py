@@ -315,8 +315,9 @@ def test_raw_op_rejects_fill_outside_the_input_dtype():
                                                  [300.0], False)
 
 
-# The uint8 -> float32 rows run through explicit AVX2 (8 pixels a step, scalar tail): every uint8 value,
-# every row length up to two vectors and a tail, forward and mirrored, several mean/std sets.
+# The uint8 -> float32 rows run through explicit SIMD (8 or 16 pixels a step, then a tail), dividing by std
+# through an FMA-corrected reciprocal where that was proved exact for all 256 values: every uint8 value, every
+# row length up to two vectors and a tail, forward and mirrored, several mean/std sets.
 @pytest.mark.parametrize("mean,std", [(MEAN, STD), ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
                                       ([0.1307] * 3, [0.3081] * 3), ([-3.0, 0.0, 1e-3], [7.0, 1e-3, 3.3])])
 @pytest.mark.parametrize("flip", [False, True])
@@ -333,3 +334,24 @@ def test_cmn_uint8_rows_exhaustive(mean, std, flip, device):
             ref = TF.normalize(TF.to_dtype(ref, torch.float32, scale=True), mean, std)
             ours = F.crop_mirror_normalize(x, 1, left, 3, w - left, flip_horizontal=flip, mean=mean, std=std)
             assert torch.equal(ours, ref), (w, left)
+
+
+# The same exhaustive rows with the CPU's wider paths turned off (FASTPREP_CPU_ISA, read once per process):
+# "avx2" keeps an AVX-512 machine on the 8-wide rows, "avx2-nofma" also off the FMA division, "sse2" off the
+# explicit SIMD rows altogether (the compiler's baseline code).
+@pytest.mark.parametrize("isa", ["avx2", "avx2-nofma", "sse2"])
+def test_cmn_uint8_rows_exhaustive_on_narrower_isa(isa):
+    import os
+
+    from reliability_utils import run_child
+
+    os.environ["FASTPREP_CPU_ISA"] = isa  # for the child; removed before this process could read it
+    try:
+        rc, out = run_child(f"""
+            import sys, pytest
+            sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", {__file__!r},
+                                  "-k", "test_cmn_uint8_rows_exhaustive and cpu and not narrower"]))
+            """, timeout=600)
+    finally:
+        del os.environ["FASTPREP_CPU_ISA"]
+    assert rc == 0 and "8 passed" in out, out[-3000:]
