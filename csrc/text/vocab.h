@@ -116,8 +116,14 @@ struct Vocab : torch::CustomClassHolder {
   }
   static uint64_t fast_hash(uint64_t head, const uint8_t* s, int64_t n) {
     uint64_t h = (head ^ (static_cast<uint64_t>(n) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
-    for (int64_t i = 8; i < n; i += 8) {
-      const uint64_t w = load_head(s + i, std::min<int64_t>(8, n - i));
+    if (n > 8) {
+      // Whole 8-byte words, the last one overlapping its predecessor: no partial load, no byte loop.
+      uint64_t w;
+      for (int64_t i = 8; i + 8 < n; i += 8) {
+        std::memcpy(&w, s + i, 8);
+        h = ((h ^ (h >> 32)) ^ w) * 0xC4CEB9FE1A85EC53ull;
+      }
+      std::memcpy(&w, s + n - 8, 8);
       h = ((h ^ (h >> 32)) ^ w) * 0xC4CEB9FE1A85EC53ull;
     }
     h ^= h >> 32; // the low bits pick the slot: fold the well-mixed high half into them

@@ -22,6 +22,13 @@
 #include "text/unicode/tables.h"
 #include "text/vocab.h"
 
+// On a lambda (C10_ALWAYS_INLINE_ATTRIBUTE's header moved between torch releases).
+#if defined(__GNUC__)
+#define FASTPREP_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define FASTPREP_INLINE_LAMBDA
+#endif
+
 namespace fastprep {
 namespace text {
 namespace detail {
@@ -560,7 +567,8 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
           lines.prefetch(b + 1); // each line is its own allocation: the hardware prefetcher can't see the next
         }
         const auto line = lines.utf8(b, scratch.text);
-        basic_english_line(line.first, line.second, u, scratch, [&](const char* p, size_t n) {
+        // Inlined into each call site of the scanners (GCC otherwise calls it once per token).
+        basic_english_line(line.first, line.second, u, scratch, [&](const char* p, size_t n) FASTPREP_INLINE_LAMBDA {
           const auto* q = reinterpret_cast<const uint8_t*>(p);
           uint64_t head;
           const uint64_t slot = vb.fast_slot(q, static_cast<int64_t>(n), &head);
