@@ -34,7 +34,7 @@
 // The build targets baseline x86-64 (SSE2); the hot loops get an AVX2 clone chosen
 // at run time. No "fma" in that target, so the compiler cannot contract the
 // mul/sub/div chain and results stay bit-exact with torchvision. The uint8 ->
-// float32 normalize rows also have FMA and AVX-512 forms, written so that
+// float32 normalize rows also have an AVX-512 form with FMA, written so that
 // nothing can be contracted (see fma_division_exact).
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FASTPREP_AVX2_CLONE 1
@@ -126,39 +126,36 @@ FASTPREP_TARGET_AVX2 void row_u8_f32_avx2(const uint8_t* __restrict__ src, bool 
   }
 }
 
-// FASTPREP_CPU_ISA caps the paths taken: "avx2" (no AVX-512 rows), "avx2-nofma" (true division only), "sse2"
-// (no AVX2 clone either). Read once per process; the tests run the exhaustive uint8 rows under each.
-// Returns 0 "sse2", 1 "avx2-nofma", 2 "avx2", 3 unset.
+// FASTPREP_CPU_ISA caps the paths taken: "avx2" (no AVX-512 rows, so true division only), "sse2" (no AVX2
+// clone either). Read once per process; the tests run the exhaustive uint8 rows under each.
+// Returns 0 "sse2", 1 "avx2", 2 unset.
 inline int cpu_isa_cap() {
   static const int cap = [] {
     const char* e = std::getenv("FASTPREP_CPU_ISA");
-    const char* const names[] = {"sse2", "avx2-nofma", "avx2"};
-    for (int i = 0; i < 3 && e != nullptr; ++i) {
+    const char* const names[] = {"sse2", "avx2"};
+    for (int i = 0; i < 2 && e != nullptr; ++i) {
       if (std::strcmp(e, names[i]) == 0) {
         return i;
       }
     }
-    return 3;
+    return 2;
   }();
   return cap;
 }
 
-bool cpu_has_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_isa_cap() >= 2;
-  return has;
-}
-
 bool cpu_has_avx512() {
-  static const bool has = cpu_has_fma() && __builtin_cpu_supports("avx512f") && cpu_isa_cap() >= 3;
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("avx512f") && cpu_isa_cap() >= 2;
   return has;
 }
 
-// The true division is what bounds the row above (one vdivps per 8 pixels, ~5 cycles): torch.to(float32)
-// alone runs 1.5x faster on AVX-512 machines. A quotient from the reciprocal with one FMA correction
-// (Markstein: q0 = x * (1/s), r = x - q0 * s exactly, q = q0 + r * (1/s)) is the correctly rounded x / s in
-// all but rare cases, and a uint8 channel has only 256 inputs: fma_division_exact() checks all of them against
-// the true division each call, and only a channel that passes takes this path. Intrinsics only, and no
-// scalar float arithmetic (the target has "fma": it could be contracted): the tail goes through one padded vector.
+// On AVX-512 machines (Intel's server cores) the true division bounds the row above (one vdivps per 8 pixels):
+// torch.to(float32) alone ran 1.5x faster. A quotient from the reciprocal with one FMA correction (Markstein:
+// q0 = x * (1/s), r = x - q0 * s exactly, q = q0 + r * (1/s)) is the correctly rounded x / s in all but rare
+// cases, and a uint8 channel has only 256 inputs: fma_division_exact() checks all of them against the true
+// division each call, and only a channel that passes takes the 16-wide row below. (8 wide with AVX2 it gained
+// ~10% there and lost ~9% on Zen 3, whose divider keeps up: not used.) Intrinsics only, and no scalar float
+// arithmetic (the target has "fma": it could be contracted): the tail goes through one padded vector.
 struct U8F32Consts {
   __m256 scale, mean, stdv, rcp;
 };
@@ -246,33 +243,6 @@ FASTPREP_TARGET_AVX512 void row_u8_f32_fma512(const uint8_t* __restrict__ src, b
 #pragma GCC diagnostic pop
 #endif
 
-FASTPREP_TARGET_AVX2_FMA void row_u8_f32_fma(const uint8_t* __restrict__ src, bool mirrored, float* __restrict__ dst,
-                                             int64_t n, const Exact<uint8_t, float, true>& f) {
-  const U8F32Consts k = u8f32_consts(f);
-  const __m128i rev = _mm_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m128i b;
-    if (!mirrored) {
-      b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i));
-    } else {
-      b = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src - i - 7)), rev);
-    }
-    _mm256_storeu_ps(dst + i, u8f32_fma(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)), k));
-  }
-  if (i < n) {
-    alignas(32) uint8_t in[16] = {0};
-    alignas(32) float out[8];
-    for (int64_t j = 0; j < n - i; ++j) {
-      in[j] = mirrored ? src[-(i + j)] : src[i + j];
-    }
-    _mm256_store_ps(out, u8f32_fma(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_load_si128(
-                                       reinterpret_cast<const __m128i*>(in)))), k));
-    for (int64_t j = 0; j < n - i; ++j) {
-      dst[i + j] = out[j];
-    }
-  }
-}
 #endif
 
 template <typename in_t, typename out_t, typename F>
@@ -315,7 +285,7 @@ struct Rows {
   const Windows& w;
   const int64_t* wins; // [N, 4] or null
   const bool* flips;   // [N, 2] or null
-  const bool* fma_ok;  // per channel: row_u8_f32_fma is exact for it (see fma_division_exact); or null
+  const bool* fma_ok;  // per channel: row_u8_f32_fma512 is exact for it (see fma_division_exact); or null
 
   template <bool kAvx2>
   FASTPREP_ALWAYS_INLINE void process(int64_t begin, int64_t end) const {
@@ -366,11 +336,7 @@ struct Rows {
           if (g.osw == 1 && (ss == 1 || ss == -1)) {
             if constexpr (std::is_same_v<F, Exact<uint8_t, float, true>>) {
               if (fma_ok != nullptr && fma_ok[c]) {
-                if (cpu_has_avx512()) {
-                  row_u8_f32_fma512(src, ss == -1, dst + x0, x1 - x0, f[c]);
-                } else {
-                  row_u8_f32_fma(src, ss == -1, dst + x0, x1 - x0, f[c]);
-                }
+                row_u8_f32_fma512(src, ss == -1, dst + x0, x1 - x0, f[c]);
                 fill_row(dst + x1 * g.osw, g.osw, g.OW - x1, fillv[c]);
                 continue;
               }
@@ -420,7 +386,7 @@ void launch(const Plan& p, const Geometry& g, const Windows& w, const std::vecto
   bool any_fma = false;
 #if FASTPREP_AVX2_CLONE
   if constexpr (std::is_same_v<F, Exact<uint8_t, float, true>>) {
-    if (cpu_has_fma() && g.osw == 1) {
+    if (cpu_has_avx512() && g.osw == 1) {
       for (int64_t c = 0; c < g.C; ++c) {
         fma_ok[c] = fma_division_exact(fs[c]);
         any_fma = any_fma || fma_ok[c];
