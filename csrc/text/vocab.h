@@ -5,6 +5,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/macros/Macros.h>
 #include <c10/util/Optional.h>
 #include <torch/custom_class.h>
 
@@ -63,11 +64,12 @@ struct Vocab : torch::CustomClassHolder {
   }
   // find_fast in two steps (the slot the probe starts at and the token's head, then the probe), comparing
   // tokens longer than eight bytes without a libc call.
-  uint64_t fast_slot(const uint8_t* s, int64_t n, uint64_t* head) const {
+  // Always inlined: once per token in basic_english's scanners.
+  C10_ALWAYS_INLINE uint64_t fast_slot(const uint8_t* s, int64_t n, uint64_t* head) const {
     *head = load_head(s, n);
     return fast_hash(*head, s, n) & (fast_slots_.size() - 1);
   }
-  int32_t find_fast_at(uint64_t slot, uint64_t head, const uint8_t* s, int64_t n) const {
+  C10_ALWAYS_INLINE int32_t find_fast_at(uint64_t slot, uint64_t head, const uint8_t* s, int64_t n) const {
     const uint64_t mask = fast_slots_.size() - 1;
     for (uint64_t i = slot;; i = (i + 1) & mask) {
       const FastSlot& e = fast_slots_[i];
