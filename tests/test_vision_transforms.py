@@ -393,8 +393,8 @@ def test_compose_cpu_fast_path_from_threads():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_uint8_normalize_exact_for_every_value_and_many_constants(seed):
-    # The CPU kernel replaces /std by a reciprocal multiply + FMA correction only where it proved the two equal
-    # for all 256 values of a channel; every value, under many constants (ImageNet's included), must match.
+    # On AVX-512 CPUs the kernel replaces /std by a reciprocal multiply + FMA correction only where it proved the
+    # two equal for all 256 values of a channel; every value, under many constants (ImageNet's included), must match.
     g = torch.Generator().manual_seed(seed)
     x = torch.arange(256, dtype=torch.uint8).repeat(3, 2).reshape(3, 16, 32)[..., :29]  # odd width: scalar tails
     x = torch.cat([x, x.flip(-1)], 1)
