@@ -155,3 +155,47 @@ def test_cuda_tensor_on_cpu_only_build_gets_clear_error():
         pytest.skip("only meaningful for a CPU-only build on a GPU machine")
     with pytest.raises(RuntimeError, match="no CUDA kernels"):
         FA.MelSpectrogram()(torch.randn(1, 1000, device="cuda"))
+
+
+# The CPU kernel has an AVX2 clone (chosen at run time; transposed 8x8 group loads) and the baseline code: both
+# must give the same bits (no FMA in the clone's target). FASTPREP_CPU_ISA=sse2, read once per process, keeps a
+# child on the baseline code; this process takes the AVX2 clone where the CPU has it.
+_ISA_CASES = """
+import torch
+g = torch.Generator().manual_seed(0)
+outs = []
+for dtype in (torch.float32, torch.float64):
+    for n_fft, hop, center, pad, power in [(400, 160, True, "reflect", 2.0), (1024, 256, True, "reflect", 2.0),
+                                           (512, 128, False, "constant", None), (257, 64, True, "circular", 1.0),
+                                           (64, 7, True, "constant", 1.5), (8, 3, False, "reflect", 2.0)]:
+        x = torch.randn(3, 16000 + 37, generator=g, dtype=dtype)
+        w = torch.hann_window(n_fft, dtype=dtype)
+        outs.append(torch.ops.fastprep.spectrogram(x, w, n_fft, hop, center, pad, power, 1))
+        if power is not None:
+            fb = torch.rand(n_fft // 2 + 1, 23, generator=g, dtype=dtype)
+            outs.append(torch.ops.fastprep.mel_spectrogram(x, w, fb, n_fft, hop, center, pad, power, 0))
+"""
+
+
+@pytest.mark.parametrize("isa", ["sse2"])
+def test_cpu_paths_give_the_same_bits(isa, tmp_path):
+    import os
+
+    from reliability_utils import run_child
+
+    code = _ISA_CASES + f"\ntorch.save(outs, {str(tmp_path / 'outs.pt')!r})\n"
+    os.environ["FASTPREP_CPU_ISA"] = isa  # for the child; removed before this process could read it
+    try:
+        rc, out = run_child("import fastprep\n" + code, timeout=600)
+    finally:
+        del os.environ["FASTPREP_CPU_ISA"]
+    assert rc == 0, out[-3000:]
+    theirs = torch.load(tmp_path / "outs.pt")
+    scope = {}
+    exec("import fastprep\n" + _ISA_CASES, scope)
+    ours = scope["outs"]
+    assert len(ours) == len(theirs) == 22
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.dtype == b.dtype and a.shape == b.shape, i
+        assert torch.equal(torch.view_as_real(a) if a.is_complex() else a,
+                           torch.view_as_real(b) if b.is_complex() else b), i
