@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -19,6 +18,7 @@
 #include "audio/fft/fft.h"
 #include "audio/spectrogram_composite.h"
 #include "audio/stft_common.h"
+#include "common/cpu_isa.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define FASTPREP_AUDIO_AVX2 1
@@ -230,8 +230,7 @@ __attribute__((target("avx2"), flatten)) void run_chunks_avx2(const Context<T>& 
 // FASTPREP_CPU_ISA=sse2 keeps the AVX2 clone off (read once per process): the tests compare its output with
 // the baseline code's, bit for bit.
 inline bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && !(std::getenv("FASTPREP_CPU_ISA") != nullptr &&
-                                                              std::string(std::getenv("FASTPREP_CPU_ISA")) == "sse2");
+  static const bool has = __builtin_cpu_supports("avx2") && fastprep::detail::cpu_isa_cap() >= 1;
   return has;
 }
 #endif

@@ -3,6 +3,7 @@
 // offset, as in DALI's slice_flip_normalize_permute_pad), with the parts of
 // the window that fall outside the image filled with the transformed fill.
 #include "vision/cpu/cmn_engine.h"
+#include "common/cpu_isa.h"
 #include "vision/ops_glue.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -16,8 +17,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -39,7 +38,6 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FASTPREP_AVX2_CLONE 1
 #define FASTPREP_TARGET_AVX2 __attribute__((target("avx2")))
-#define FASTPREP_TARGET_AVX2_FMA __attribute__((target("avx2,fma")))
 #define FASTPREP_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #else
 #define FASTPREP_AVX2_CLONE 0
@@ -126,29 +124,19 @@ FASTPREP_TARGET_AVX2 void row_u8_f32_avx2(const uint8_t* __restrict__ src, bool 
   }
 }
 
-// FASTPREP_CPU_ISA caps the paths taken: "avx2" (no AVX-512 rows, so true division only), "sse2" (no AVX2
-// clone either). Read once per process; the tests run the exhaustive uint8 rows under each.
-// Returns 0 "sse2", 1 "avx2", 2 unset.
-inline int cpu_isa_cap() {
-  static const int cap = [] {
-    const char* e = std::getenv("FASTPREP_CPU_ISA");
-    const char* const names[] = {"sse2", "avx2"};
-    for (int i = 0; i < 2 && e != nullptr; ++i) {
-      if (std::strcmp(e, names[i]) == 0) {
-        return i;
-      }
-    }
-    return 2;
-  }();
-  return cap;
-}
-
+// FASTPREP_CPU_ISA=avx2 keeps these rows off (true division only), =sse2 the AVX2 clone too.
 bool cpu_has_avx512() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("avx512f") && cpu_isa_cap() >= 2;
+      __builtin_cpu_supports("avx512f") && fastprep::detail::cpu_isa_cap() >= 2;
   return has;
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12's own avx512fintrin.h trips them (its _mm512_undefined_* self-initialisation).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 // On AVX-512 machines (Intel's server cores) the true division bounds the row above (one vdivps per 8 pixels):
 // torch.to(float32) alone ran 1.5x faster. A quotient from the reciprocal with one FMA correction (Markstein:
 // q0 = x * (1/s), r = x - q0 * s exactly, q = q0 + r * (1/s)) is the correctly rounded x / s in all but rare
@@ -156,76 +144,60 @@ bool cpu_has_avx512() {
 // division each call, and only a channel that passes takes the 16-wide row below. (8 wide with AVX2 it gained
 // ~10% there and lost ~9% on Zen 3, whose divider keeps up: not used.) Intrinsics only, and no scalar float
 // arithmetic (the target has "fma": it could be contracted): the tail goes through one padded vector.
-struct U8F32Consts {
-  __m256 scale, mean, stdv, rcp;
+// (Functions, not lambdas: a lambda would not inherit the target.)
+struct U8F32Consts16 {
+  __m512 scale, mean, stdv, rcp;
 };
 
-// v * scale - mean, each step rounded. GCC and clang implement _mm256_mul_ps as a plain vector multiply,
+FASTPREP_TARGET_AVX512 inline U8F32Consts16 u8f32_consts16(const Exact<uint8_t, float, true>& f) {
+  const __m512 stdv = _mm512_set1_ps(f.stdv);
+  return {_mm512_set1_ps(f.scale), _mm512_set1_ps(f.mean), stdv, _mm512_div_ps(_mm512_set1_ps(1.0f), stdv)};
+}
+
+// v * scale - mean, each step rounded. GCC and clang implement _mm512_mul_ps as a plain vector multiply,
 // which a target with "fma" lets them fuse with the subtraction: the empty asm pins the rounded product.
-FASTPREP_TARGET_AVX2_FMA inline __m256 u8f32_centered(__m256 v, const U8F32Consts& k) {
-  __m256 x = _mm256_mul_ps(v, k.scale);
-  asm("" : "+x"(x));
-  return _mm256_sub_ps(x, k.mean);
+FASTPREP_TARGET_AVX512 inline __m512 u8f32_centered16(__m512 v, const U8F32Consts16& k) {
+  __m512 x = _mm512_mul_ps(v, k.scale);
+  asm("" : "+v"(x));
+  return _mm512_sub_ps(x, k.mean);
 }
 
-FASTPREP_TARGET_AVX2_FMA inline __m256 u8f32_exact(__m256 v, const U8F32Consts& k) {
-  return _mm256_div_ps(u8f32_centered(v, k), k.stdv);
+// 16 values (0..255 as floats) to 16 quotients by the reciprocal and one correction.
+FASTPREP_TARGET_AVX512 inline __m512 u8f32_fma16(__m512 v, const U8F32Consts16& k) {
+  const __m512 x = u8f32_centered16(v, k);
+  const __m512 q0 = _mm512_mul_ps(x, k.rcp);
+  return _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, k.stdv, x), k.rcp, q0);
 }
 
-FASTPREP_TARGET_AVX2_FMA inline __m256 u8f32_fma(__m256 v, const U8F32Consts& k) {
-  const __m256 x = u8f32_centered(v, k);
-  const __m256 q0 = _mm256_mul_ps(x, k.rcp);
-  const __m256 r = _mm256_fnmadd_ps(q0, k.stdv, x);
-  return _mm256_fmadd_ps(r, k.rcp, q0);
+FASTPREP_TARGET_AVX512 inline __m512 u8f32_load16(__m128i b) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
 }
 
-FASTPREP_TARGET_AVX2_FMA U8F32Consts u8f32_consts(const Exact<uint8_t, float, true>& f) {
-  const __m256 stdv = _mm256_set1_ps(f.stdv);
-  return {_mm256_set1_ps(f.scale), _mm256_set1_ps(f.mean), stdv, _mm256_div_ps(_mm256_set1_ps(1.0f), stdv)};
-}
-
-// Every one of the 256 inputs gives the same bits both ways (NaN and -0 included: compared as integers).
-FASTPREP_TARGET_AVX2_FMA bool fma_division_exact(const Exact<uint8_t, float, true>& f) {
-  const U8F32Consts k = u8f32_consts(f);
-  __m256i v = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  __m256i diff = _mm256_setzero_si256();
-  for (int i = 0; i < 256; i += 8, v = _mm256_add_epi32(v, _mm256_set1_epi32(8))) {
-    const __m256 x = _mm256_cvtepi32_ps(v);
-    diff = _mm256_or_si256(diff, _mm256_xor_si256(_mm256_castps_si256(u8f32_exact(x, k)),
-                                                  _mm256_castps_si256(u8f32_fma(x, k))));
+// Every one of the 256 inputs gives the same bits as the true division (NaN and -0 included: compared as
+// integers), through the very function the row uses.
+FASTPREP_TARGET_AVX512 bool fma_division_exact(const Exact<uint8_t, float, true>& f) {
+  const U8F32Consts16 k = u8f32_consts16(f);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i diff = _mm512_setzero_si512();
+  for (int i = 0; i < 256; i += 16) {
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(iota, _mm512_set1_epi32(i)));
+    const __m512 exact = _mm512_div_ps(u8f32_centered16(v, k), k.stdv);
+    diff = _mm512_or_si512(diff, _mm512_xor_si512(_mm512_castps_si512(exact), _mm512_castps_si512(u8f32_fma16(v, k))));
   }
-  return _mm256_testz_si256(diff, diff) != 0;
-}
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-// GCC 12's own avx512fintrin.h trips it (its _mm512_undefined_* self-initialisation).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-// The same lanes, 16 at a time: on AVX-512 machines the five floating-point steps still bound the 8-wide
-// loop (~0.4 cycles a pixel, against ~0.15 for the plain conversion). Each lane does the same IEEE steps as
-// the 8-wide form, so fma_division_exact() covers this one too. (A function, not a lambda: a lambda would
-// not inherit the target.)
-FASTPREP_TARGET_AVX512 inline __m512 u8f32_fma16(__m128i b, __m512 scale, __m512 mean, __m512 stdv, __m512 rcp) {
-  __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), scale);
-  asm("" : "+v"(x)); // the rounded product, not fused with the subtraction (see u8f32_centered)
-  x = _mm512_sub_ps(x, mean);
-  const __m512 q0 = _mm512_mul_ps(x, rcp);
-  return _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, stdv, x), rcp, q0);
+  return _mm512_test_epi32_mask(diff, diff) == 0;
 }
 
 FASTPREP_TARGET_AVX512 void row_u8_f32_fma512(const uint8_t* __restrict__ src, bool mirrored,
                                                float* __restrict__ dst, int64_t n,
                                                const Exact<uint8_t, float, true>& f) {
-  const __m512 scale = _mm512_set1_ps(f.scale), mean = _mm512_set1_ps(f.mean), stdv = _mm512_set1_ps(f.stdv);
-  const __m512 rcp = _mm512_div_ps(_mm512_set1_ps(1.0f), stdv);
+  const U8F32Consts16 k = u8f32_consts16(f);
   const __m128i rev = _mm_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m128i b = mirrored
         ? _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src - i - 15)), rev)
         : _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    _mm512_storeu_ps(dst + i, u8f32_fma16(b, scale, mean, stdv, rcp));
+    _mm512_storeu_ps(dst + i, u8f32_fma16(u8f32_load16(b), k));
   }
   if (i < n) {
     alignas(64) uint8_t in[16] = {0};
@@ -233,7 +205,7 @@ FASTPREP_TARGET_AVX512 void row_u8_f32_fma512(const uint8_t* __restrict__ src, b
     for (int64_t j = 0; j < n - i; ++j) {
       in[j] = mirrored ? src[-(i + j)] : src[i + j];
     }
-    _mm512_store_ps(out, u8f32_fma16(_mm_load_si128(reinterpret_cast<const __m128i*>(in)), scale, mean, stdv, rcp));
+    _mm512_store_ps(out, u8f32_fma16(u8f32_load16(_mm_load_si128(reinterpret_cast<const __m128i*>(in))), k));
     for (int64_t j = 0; j < n - i; ++j) {
       dst[i + j] = out[j];
     }
@@ -366,7 +338,7 @@ FASTPREP_TARGET_AVX2 void process_avx2(const K& k, int64_t b, int64_t e) {
 }
 
 bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && cpu_isa_cap() >= 1;
+  static const bool has = __builtin_cpu_supports("avx2") && fastprep::detail::cpu_isa_cap() >= 1;
   return has;
 }
 #endif
