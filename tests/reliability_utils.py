@@ -104,13 +104,14 @@ def rss_bytes():
         return int(f.read().split()[1]) * _PAGE
 
 
-def run_child(code, timeout=180):
-    """Runs ``code`` in a fresh interpreter that imports this checkout's fastprep; returns
-    (returncode, stdout + stderr). A crash there is a negative returncode here, not a dead test run."""
+def run_child(code, timeout=180, env=None):
+    """Runs ``code`` in a fresh interpreter that imports this checkout's fastprep, with ``env`` added to this
+    process's environment; returns (returncode, stdout + stderr). A crash there is a negative returncode here,
+    not a dead test run."""
     import fastprep
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastprep.__file__)))  # the checkout under test
-    env = dict(os.environ)
+    env = dict(os.environ, **(env or {}))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.path.dirname(__file__), env.get("PYTHONPATH")) if p)
     p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=root, env=env, capture_output=True,
                        text=True, timeout=timeout)

@@ -179,16 +179,10 @@ for dtype in (torch.float32, torch.float64):
 
 @pytest.mark.parametrize("isa", ["sse2"])
 def test_cpu_paths_give_the_same_bits(isa, tmp_path):
-    import os
-
     from reliability_utils import run_child
 
     code = _ISA_CASES + f"\ntorch.save(outs, {str(tmp_path / 'outs.pt')!r})\n"
-    os.environ["FASTPREP_CPU_ISA"] = isa  # for the child; removed before this process could read it
-    try:
-        rc, out = run_child("import fastprep\n" + code, timeout=600)
-    finally:
-        del os.environ["FASTPREP_CPU_ISA"]
+    rc, out = run_child("import fastprep\n" + code, timeout=600, env={"FASTPREP_CPU_ISA": isa})
     assert rc == 0, out[-3000:]
     theirs = torch.load(tmp_path / "outs.pt")
     scope = {}

@@ -341,17 +341,11 @@ def test_cmn_uint8_rows_exhaustive(mean, std, flip, device):
 # altogether (the compiler's baseline code).
 @pytest.mark.parametrize("isa", ["avx2", "sse2"])
 def test_cmn_uint8_rows_exhaustive_on_narrower_isa(isa):
-    import os
-
     from reliability_utils import run_child
 
-    os.environ["FASTPREP_CPU_ISA"] = isa  # for the child; removed before this process could read it
-    try:
-        rc, out = run_child(f"""
-            import sys, pytest
-            sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", {__file__!r},
-                                  "-k", "test_cmn_uint8_rows_exhaustive and cpu and not narrower"]))
-            """, timeout=600)
-    finally:
-        del os.environ["FASTPREP_CPU_ISA"]
+    rc, out = run_child(f"""
+        import sys, pytest
+        sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", {__file__!r},
+                              "-k", "test_cmn_uint8_rows_exhaustive and cpu and not narrower"]))
+        """, timeout=600, env={"FASTPREP_CPU_ISA": isa})
     assert rc == 0 and "8 passed" in out, out[-3000:]
