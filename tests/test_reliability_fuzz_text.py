@@ -35,18 +35,34 @@ def pair():
     return BERTTokenizer(VOCAB), BertWordPieceTokenizer(VOCAB, lowercase=True)
 
 
+def _gap_chars(run_ours, run_ref, lines):
+    """The characters of ``lines`` that alone ("a" + c + "b") already tokenize differently."""
+    chars = sorted(set("".join(lines)))
+    probe = ["a" + c + "b" for c in chars]
+    return {c for c, g, w in zip(chars, run_ours(probe), run_ref(probe)) if g != w}
+
+
 def _assert_equal_modulo_unicode_gap(run_ours, run_ref, lines):
     """Equal outputs, or a difference explained only by characters that alone ("a" + c + "b") already
     tokenize differently: the documented Unicode-version gap (docs/text.md; bounded by
     test_text_unicode.py). Without those characters the outputs must be equal."""
     if run_ours(lines) == run_ref(lines):
         return
-    chars = sorted(set("".join(lines)))
-    probe = ["a" + c + "b" for c in chars]
-    bad = {c for c, g, w in zip(chars, run_ours(probe), run_ref(probe)) if g != w}
+    bad = _gap_chars(run_ours, run_ref, lines)
     assert bad, f"differs from HF on {lines!r}"
     lines = ["".join(c for c in line if c not in bad) for line in lines]
     assert run_ours(lines) == run_ref(lines)
+
+
+def _without_unicode_gap(pair, lines):
+    """``lines`` without the characters of the documented Unicode-version gap (those that alone, "a" + c + "b",
+    already give other ids than HF's), for the tests that compare whole padded batches."""
+    ours, ref = pair
+    ref.no_truncation()
+    ref.no_padding()
+    bad = _gap_chars(ours, lambda ls: [[str(i) for i in e.ids] for e in ref.encode_batch(ls, add_special_tokens=False)],
+                     lines)
+    return ["".join(c for c in line if c not in bad) for line in lines]
 
 
 @SETTINGS
@@ -69,6 +85,7 @@ def test_bert_ids_match_hf(pair, lines):
 )
 def test_bert_encode_matches_hf_encode_batch(pair, lines, max_length, padding, truncation, add_special_tokens):
     ours, ref = pair
+    lines = _without_unicode_gap(pair, lines)
     if padding == "max_length" and max_length is None:
         max_length = 16
     if truncation and add_special_tokens and max_length is not None and max_length < 2:
