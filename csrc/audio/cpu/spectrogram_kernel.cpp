@@ -118,6 +118,7 @@ __attribute__((target("avx2"))) inline void load_group8_avx2(const float* x0, in
 // Scaled onesided spectrum of frames [f0, f0 + nvalid) into ws.xr/xi, layout [bin][lane].
 template <typename T, int L, bool kAvx2>
 void frames_spectrum(const Context<T>& c, const T* x, int64_t f0, int nvalid, Workspace<T, L>& ws) {
+  using P = fft::Lanes<T, L>;
   const Geometry& g = *c.g;
   const int n = c.plan->desc.n;
   T* re = ws.re.data();
@@ -159,20 +160,18 @@ void frames_spectrum(const Context<T>& c, const T* x, int64_t f0, int nvalid, Wo
   if (c.real_trick) {
     // X_k = (Z_k + conj Z_{M-k}) / 2 - i e^{-2 pi i k / N} (Z_k - conj Z_{M-k}) / 2
     const T* rt = c.plan->real_tw.data();
+    const P half(T(0.5)), mhalf(T(-0.5));
     for (int k = 0; k <= n; ++k) {
       const int a = k == n ? 0 : k;
       const int b = k == 0 ? 0 : n - k;
-      const T wr = rt[2 * k], wi = rt[2 * k + 1];
-#pragma GCC ivdep
-      for (int l = 0; l < L; ++l) {
-        const T zr = re[a * L + l], zi = im[a * L + l];
-        const T cr = re[b * L + l], ci = -im[b * L + l];
-        const T er = T(0.5) * (zr + cr), ei = T(0.5) * (zi + ci);
-        // o = -i/2 (z - c)
-        const T orr = T(0.5) * (zi - ci), oi = T(-0.5) * (zr - cr);
-        xr[k * L + l] = er + wr * orr - wi * oi;
-        xi[k * L + l] = ei + wr * oi + wi * orr;
-      }
+      const P wr(rt[2 * k]), wi(rt[2 * k + 1]);
+      const P zr = P::load(re + a * L), zi = P::load(im + a * L);
+      const P cr = P::load(re + b * L), ci = -P::load(im + b * L);
+      const P er = half * (zr + cr), ei = half * (zi + ci);
+      // o = -i/2 (z - c)
+      const P orr = half * (zi - ci), oi = mhalf * (zr - cr);
+      (er + wr * orr - wi * oi).store(xr + k * L);
+      (ei + wr * oi + wi * orr).store(xi + k * L);
     }
   } else {
     for (int64_t k = 0; k < g.n_bins; ++k) {
@@ -348,23 +347,26 @@ at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& win
     const scalar_t* wave = p.wave.template const_data_ptr<scalar_t>();
     for_each_group<scalar_t, L>(p.ctx, wave, [&](int64_t row, int64_t f0, int nvalid, Workspace<scalar_t, L>& ws) {
       // Power in place, then each band reads only its own nonzero bins.
+      using P = fft::Lanes<scalar_t, L>;
       scalar_t* __restrict s = ws.xr.data();
       const scalar_t* __restrict xi = ws.xi.data();
       if (power == 2.0) {
-        for (int64_t i = 0; i < g.n_bins * L; ++i) s[i] = s[i] * s[i] + xi[i] * xi[i];
+        for (int64_t i = 0; i < g.n_bins * L; i += L) {
+          const P a = P::load(s + i), b = P::load(xi + i);
+          (a * a + b * b).store(s + i);
+        }
       } else {
         for (int64_t i = 0; i < g.n_bins * L; ++i) s[i] = power_of(s[i], xi[i], power);
       }
       for (int64_t m = 0; m < n_mels; ++m) {
-        scalar_t acc[L] = {};
+        P acc(scalar_t(0));
         const scalar_t* w = bands.weights.data() + bands.offset[m];
         const scalar_t* sk = s + static_cast<int64_t>(bands.start[m]) * L;
-        for (int32_t k = 0; k < bands.count[m]; ++k) {
-          const scalar_t wk = w[k];
-          for (int l = 0; l < L; ++l) acc[l] += wk * sk[k * L + l];
-        }
+        for (int32_t k = 0; k < bands.count[m]; ++k) acc = acc + P(w[k]) * P::load(sk + k * L);
+        scalar_t lanes[L];
+        acc.store(lanes);
         scalar_t* dst = o + (row * n_mels + m) * g.n_frames + f0;
-        for (int l = 0; l < nvalid; ++l) dst[l] = acc[l];
+        for (int l = 0; l < nvalid; ++l) dst[l] = lanes[l];
       }
     });
   });
