@@ -363,10 +363,14 @@ at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& win
         const scalar_t* w = bands.weights.data() + bands.offset[m];
         const scalar_t* sk = s + static_cast<int64_t>(bands.start[m]) * L;
         for (int32_t k = 0; k < bands.count[m]; ++k) acc = acc + P(w[k]) * P::load(sk + k * L);
-        scalar_t lanes[L];
-        acc.store(lanes);
         scalar_t* dst = o + (row * n_mels + m) * g.n_frames + f0;
-        for (int l = 0; l < nvalid; ++l) dst[l] = lanes[l];
+        if (nvalid == L) {
+          acc.store(dst);
+        } else {
+          scalar_t lanes[L];
+          acc.store(lanes);
+          for (int l = 0; l < nvalid; ++l) dst[l] = lanes[l];
+        }
       }
     });
   });
