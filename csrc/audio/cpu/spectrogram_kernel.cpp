@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -311,11 +312,22 @@ at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window,
       if (out.numel() == 0) return;
       scalar_t* o = reinterpret_cast<scalar_t*>(out.mutable_data_ptr());
       for_each_group<scalar_t, L>(p.ctx, wave, [&](int64_t row, int64_t f0, int nvalid, Workspace<scalar_t, L>& ws) {
+        const scalar_t* xr = ws.xr.data();
+        const scalar_t* xi = ws.xi.data();
         for (int64_t k = 0; k < g.n_bins; ++k) {
           scalar_t* dst = o + 2 * ((row * g.n_bins + k) * g.n_frames + f0);
+          if (nvalid == L) {  // interleaved in registers, two whole-vector stores
+            scalar_t t[2 * L];
+            for (int l = 0; l < L; ++l) {
+              t[2 * l] = xr[k * L + l];
+              t[2 * l + 1] = xi[k * L + l];
+            }
+            std::memcpy(dst, t, sizeof(t));
+            continue;
+          }
           for (int l = 0; l < nvalid; ++l) {
-            dst[2 * l] = ws.xr[k * L + l];
-            dst[2 * l + 1] = ws.xi[k * L + l];
+            dst[2 * l] = xr[k * L + l];
+            dst[2 * l + 1] = xi[k * L + l];
           }
         }
       });
