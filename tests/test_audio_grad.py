@@ -17,6 +17,7 @@ from common import cpu_and_cuda
 @pytest.mark.parametrize("n_fft,hop,power,normalized,pad_mode", [
     (16, 5, 2.0, 0, "reflect"), (15, 4, 1.0, 1, "constant"), (12, 12, None, 2, "replicate"),
     (8, 3, 1.5, 0, "circular"), (10, 3, None, 0, "reflect"),
+    (16, 1, 2.0, 0, "reflect"),  # hop 1: 16 shifts, the overlap-add goes through fold
 ])
 def test_spectrogram_gradcheck(n_fft, hop, power, normalized, pad_mode, seed, device):
     torch.manual_seed(seed)
@@ -76,3 +77,18 @@ def test_no_grad_needed_for_constant_input():
     x = synthetic(batch=(1,), length=2000)
     out = FA.MelSpectrogram()(x)
     assert not out.requires_grad
+
+
+@pytest.mark.parametrize("n,hop", [
+    (16, 1), (16, 2), (16, 5), (16, 16), (15, 4), (400, 160), (1024, 256), (8, 1), (9, 1), (7, 9), (1, 1),
+])
+@pytest.mark.parametrize("n_frames", (1, 2, 11))
+def test_overlap_add_matches_fold(n, hop, n_frames):
+    # The backward's overlap-add (shifted chunk adds for up to 8 shifts, fold beyond) against fold itself,
+    # with the hop - 1 trailing samples that no frame reaches (as framing leaves them).
+    frames = torch.randn(2, n_frames, n, dtype=torch.float64)
+    length = (n_frames - 1) * hop + n + hop - 1
+    ref = torch.nn.functional.fold(
+        frames.transpose(1, 2), output_size=(1, length), kernel_size=(1, n), stride=(1, hop)
+    ).reshape(2, length)
+    torch.testing.assert_close(ops._overlap_add(frames, hop, length), ref, rtol=1e-14, atol=1e-14)

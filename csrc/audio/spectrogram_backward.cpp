@@ -25,7 +25,13 @@ at::Tensor spectrogram_backward(const at::Tensor& grad, const at::Tensor& wavefo
   const Geometry g = make_geometry(waveform, window, n_fft, hop_length, center, std::string(pad_mode));
   const at::Tensor x = spec_op.call(waveform, window, n_fft, hop_length, center, pad_mode, std::nullopt, normalized)
                            .reshape({g.batch, g.n_bins, g.n_frames});
-  at::Tensor gx;
+  // irfft counts interior bins twice (Hermitian extension): they are halved, through a real per-bin factor
+  // folded into the (real) coefficient, so the complex spectrum is multiplied once.
+  const int64_t last_interior = n_fft % 2 == 0 ? g.n_bins - 1 : g.n_bins;
+  at::Tensor halve = at::ones({g.n_bins, 1}, waveform.options().dtype(c10::toRealValueType(x.scalar_type())));
+  if (last_interior > 1) halve.slice(0, 1, last_interior).fill_(0.5);
+  // G = X * coef (coef real) for a power spectrum, or the output gradient itself for a complex one.
+  at::Tensor src, coef;
   if (power.has_value()) {
     at::Tensor gs;
     if (fb.has_value()) {
@@ -36,24 +42,25 @@ at::Tensor spectrogram_backward(const at::Tensor& grad, const at::Tensor& wavefo
     }
     const double p = *power;
     if (p == 2.0) {
-      gx = x * (2.0 * gs);
-    } else if (p == 1.0) {
-      gx = at::sgn(x) * gs;
+      coef = gs * (2.0 * halve);
     } else {
+      // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
       const at::Tensor mag = at::abs(x);
-      const at::Tensor coef = at::where(mag > 0, p * at::pow(mag, p - 2.0), at::zeros_like(mag));
-      gx = x * (coef * gs);
+      const at::Tensor m = p == 1.0 ? at::reciprocal(mag) : p * at::pow(mag, p - 2.0);
+      coef = at::where(mag > 0, m, at::zeros_like(m)) * gs * halve;
     }
+    src = x;
   } else {
-    gx = grad.reshape({g.batch, g.n_bins, g.n_frames});
+    src = grad.reshape({g.batch, g.n_bins, g.n_frames});
+    coef = halve.expand({g.batch, g.n_bins, g.n_frames});
   }
-  // irfft counts interior bins twice (Hermitian extension): halve them.
-  const int64_t last_interior = n_fft % 2 == 0 ? g.n_bins - 1 : g.n_bins;
-  at::Tensor h = gx.clone();
-  if (last_interior > 1) h.slice(1, 1, last_interior).mul_(0.5);
-  at::Tensor frames = at::fft_irfft(h.transpose(1, 2), n_fft, -1, "forward");  // (B, F, n_fft)
+  // Written straight in the (B, F, n_bins) layout the irfft reads along its last dimension: one pass for the
+  // product and the transpose.
+  at::Tensor h = at::empty({g.batch, g.n_frames, g.n_bins}, src.options());
+  at::mul_out(h, src.transpose(1, 2), coef.transpose(1, 2));
+  at::Tensor frames = at::fft_irfft(h, n_fft, -1, "forward");  // (B, F, n_fft), contiguous
   const at::Tensor w = padded_scaled_window(window, n_fft, normalized, waveform.scalar_type());
-  return (frames * w).contiguous();
+  return frames.mul_(w);
 }
 
 } // namespace detail

@@ -142,15 +142,35 @@ def _spectrogram_backward_fake(grad, waveform, window, fb, n_fft, hop_length, ce
     return waveform.new_empty((batch, frames, n_fft))
 
 
+def _overlap_add(frames, hop: int, length: int):
+    """Frames (B, F, n) added at every hop samples into (B, length) (fold's overlap-add).
+
+    As ceil(n / hop) shifted adds of whole hop-sized chunks when that is a few (fold copied its transposed
+    input and took most of the backward's time); fold itself when the hop is much shorter than a frame.
+    """
+    batch, n_frames, n = frames.shape
+    q, rem = divmod(n, hop)
+    if q + (rem > 0) > 8:
+        return torch.nn.functional.fold(
+            frames.transpose(1, 2), output_size=(1, length), kernel_size=(1, n), stride=(1, hop)
+        ).reshape(batch, length)
+    chunks = max(n_frames + q + (rem > 0) - 1, -(-length // hop))
+    out = frames.new_zeros(batch, chunks, hop)
+    whole = frames[:, :, : q * hop].unflatten(-1, (q, hop))  # a view: chunk j of frame f goes to f + j
+    for j in range(q):
+        out[:, j : j + n_frames] += whole[:, :, j]
+    if rem > 0:
+        out[:, q : q + n_frames, :rem] += frames[:, :, q * hop :]
+    return out.reshape(batch, chunks * hop)[:, :length]
+
+
 def _frames_to_waveform(frame_grad, waveform, n_fft, hop_length, center, pad_mode):
     """Overlap-adds per-frame gradients (B, F, n_fft) and folds the centre padding back."""
     length = waveform.shape[-1]
     batch = frame_grad.shape[0]
     pad = n_fft // 2 if center else 0
     padded = length + 2 * pad
-    gp = torch.nn.functional.fold(
-        frame_grad.transpose(1, 2), output_size=(1, padded), kernel_size=(1, n_fft), stride=(1, hop_length)
-    ).reshape(batch, padded)
+    gp = _overlap_add(frame_grad, hop_length, padded)
     if pad == 0:
         g = gp[:, :length]
     elif pad_mode == "reflect":
