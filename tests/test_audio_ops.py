@@ -193,3 +193,23 @@ def test_cpu_paths_give_the_same_bits(isa, tmp_path):
         assert a.dtype == b.dtype and a.shape == b.shape, i
         assert torch.equal(torch.view_as_real(a) if a.is_complex() else a,
                            torch.view_as_real(b) if b.is_complex() else b), i
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_filterbank_edits_between_calls_take_effect(device):
+    # The CPU kernel reuses a filterbank's band structure across calls while the filterbank's values are
+    # unchanged: editing the buffer in place (through .data, which no version counter sees) or loading another
+    # one of the same shape must change the result exactly as torchaudio's does.
+    kw = dict(sample_rate=16000, n_fft=400, hop_length=160, n_mels=40)
+    ours, ref = FA.MelSpectrogram(**kw).to(device), TAT.MelSpectrogram(**kw).to(device)
+    x = synthetic(batch=(2,), length=8000, device=device)
+    first = ours(x)
+    ours.mel_scale.fb.data[:, 3] = 0.0
+    ours.mel_scale.fb.data[100:, 7] = 0.25
+    ref.load_state_dict(ours.state_dict())
+    edited = ours(x)
+    assert rel_err(edited, ref(x)) <= 1e-4
+    assert not torch.equal(edited[..., 3, :], first[..., 3, :]) and (edited[..., 3, :] == 0).all()
+    other = TAT.MelSpectrogram(**dict(kw, f_min=300.0, f_max=6000.0)).to(device)
+    ours.load_state_dict(other.state_dict())
+    assert rel_err(ours(x), other(x)) <= 1e-4

@@ -260,6 +260,31 @@ void for_each_group(const Context<T>& c, const T* wave, F consume) {
   });
 }
 
+// The filterbank's band structure, kept while a thread keeps passing the same filterbank (a module's buffer,
+// on every call): compared by value, so an edited or different filterbank is never served stale bands. A
+// memcmp is a few times cheaper than the scan, which was a third of a short clip's time.
+template <typename T>
+const detail::SparseBands<T>& cached_sparse_bands(const at::Tensor& fb /* (n_bins, n_mels), dtype T, CPU */) {
+  struct Cache {
+    std::vector<int64_t> sizes;
+    std::vector<T> values;
+    detail::SparseBands<T> bands;
+  };
+  thread_local Cache cache;
+  const at::Tensor fbc = fb.contiguous();
+  const T* p = fbc.template const_data_ptr<T>();
+  const size_t n = static_cast<size_t>(fbc.numel());
+  const bool same = cache.sizes == fbc.sizes().vec() && cache.values.size() == n &&
+      (n == 0 || std::memcmp(cache.values.data(), p, n * sizeof(T)) == 0);
+  if (!same) {
+    cache.sizes.clear();  // invalid until all three are set
+    cache.bands = detail::sparse_bands<T>(fbc);
+    cache.values.assign(p, p + n);
+    cache.sizes = fbc.sizes().vec();
+  }
+  return cache.bands;
+}
+
 template <typename T>
 struct Prepared {
   Geometry g;
@@ -352,7 +377,7 @@ at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& win
     const Geometry& g = p.g;
     detail::check_fb(fb, g, waveform);
     const int64_t n_mels = fb.size(1);
-    const auto bands = detail::sparse_bands<scalar_t>(fb.to(waveform.scalar_type()));
+    const auto& bands = cached_sparse_bands<scalar_t>(fb.to(waveform.scalar_type()));
     out = at::empty(detail::output_shape(waveform, n_mels, g.n_frames), waveform.options());
     if (out.numel() == 0) return;
     scalar_t* o = out.template mutable_data_ptr<scalar_t>();
