@@ -18,10 +18,11 @@ from common import cpu_and_cuda
     (16, 5, 2.0, 0, "reflect"), (15, 4, 1.0, 1, "constant"), (12, 12, None, 2, "replicate"),
     (8, 3, 1.5, 0, "circular"), (10, 3, None, 0, "reflect"),
     (16, 1, 2.0, 0, "reflect"),  # hop 1: 16 shifts, the overlap-add goes through fold
+    (34, 7, 2.0, 1, "reflect"), (17, 4, None, 0, "constant"),  # 17-point FFTs: Bluestein on the CPU
 ])
 def test_spectrogram_gradcheck(n_fft, hop, power, normalized, pad_mode, seed, device):
     torch.manual_seed(seed)
-    x = torch.randn(2, 40, dtype=torch.float64, device=device, requires_grad=True)
+    x = torch.randn(2, max(40, n_fft), dtype=torch.float64, device=device, requires_grad=True)
     w = torch.hann_window(n_fft - 2, dtype=torch.float64, device=device)
     fn = lambda v: ops.spectrogram(v, w, n_fft, hop, True, pad_mode, power, normalized)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (x,))

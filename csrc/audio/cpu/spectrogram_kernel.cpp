@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "audio/fft/fft.h"
+#include "audio/spectrogram_backward.h"
 #include "audio/spectrogram_composite.h"
 #include "audio/stft_common.h"
 #include "common/cpu_isa.h"
@@ -44,6 +45,7 @@ struct Context {
 template <typename T, int L>
 struct Workspace {
   std::vector<T> re, im, wre, wim, scratch, frame, xr, xi;
+  std::vector<T> aux;  // the backward's per-bin gradient, sized on first use
   explicit Workspace(const Context<T>& c) {
     const int64_t n = c.plan->work_n;  // > n_fft points when the plan goes through Bluestein
     re.resize(n * L);
@@ -414,11 +416,158 @@ at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& win
   return out;
 }
 
+// The gradient with respect to every padded frame, (B, F, n_fft), of spectrogram (fb absent) or
+// mel_spectrogram: the maths of detail::spectrogram_backward (the route CUDA and the composite sizes take),
+// fused per group of L frames as the forward is. The spectrum is recomputed in cache, the output gradient is
+// turned into G = dL/dRe X + i dL/dIm X with the irfft's halving of the interior bins, and the unnormalized
+// inverse real FFT (the forward FFT on conjugates) times the window is written out. No spectrum-sized tensor
+// is made: the ATen form allocated and transposed four of them.
+at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& waveform, const at::Tensor& window,
+                                    const std::optional<at::Tensor>& fb, int64_t n_fft, int64_t hop_length,
+                                    bool center, c10::string_view pad_mode, std::optional<double> power,
+                                    int64_t normalized) {
+  if (detail::cpu_fft_size_prefers_composite(n_fft)) {
+    return detail::spectrogram_backward(grad, waveform, window, fb, n_fft, hop_length, center, pad_mode, power,
+                                        normalized);
+  }
+  const std::string mode(pad_mode);
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(waveform.scalar_type(), "spectrogram_backward_cpu", [&] {
+    using T = scalar_t;
+    constexpr int L = std::is_same_v<T, float> ? 8 : 4;
+    Prepared<T> p;
+    prepare(p, waveform, window, n_fft, hop_length, center, mode, normalized);
+    const Geometry& g = p.g;
+    const int64_t nb = g.n_bins;
+    const int64_t rows = fb.has_value() ? fb->size(1) : nb;  // per example: mel bands or bins
+    TORCH_CHECK(fb.has_value() ? power.has_value() : true, "_spectrogram_backward: fb needs a power");
+    TORCH_CHECK(grad.numel() == g.batch * rows * g.n_frames && grad.is_complex() == !power.has_value() &&
+                    c10::toRealValueType(grad.scalar_type()) == waveform.scalar_type(),
+                "_spectrogram_backward: grad must be the op's output gradient, got ", grad.sizes(), " ",
+                grad.scalar_type());
+    const at::Tensor gc = grad.contiguous();
+    const T* gp = reinterpret_cast<const T*>(gc.const_data_ptr());  // complex: (re, im) pairs
+    out = at::empty({g.batch, g.n_frames, n_fft}, waveform.options());
+    if (out.numel() == 0) return;
+    T* o = out.mutable_data_ptr<T>();
+    std::optional<detail::SparseBands<T>> bands;
+    if (fb.has_value()) {
+      detail::check_fb(*fb, g, waveform);
+      bands = detail::sparse_bands<T>(fb->to(waveform.scalar_type()));
+    }
+    const int64_t last_interior = n_fft % 2 == 0 ? nb - 1 : nb;  // bins 1 .. last_interior - 1 are halved
+    const T* win = p.ctx.window;
+    const auto& plan = *p.ctx.plan;
+    const int n = plan.desc.n;
+    for_each_group<T, L>(p.ctx, p.wave.template const_data_ptr<T>(), [&](int64_t row, int64_t f0, int nvalid, Workspace<T, L>& ws) {
+      T* xr = ws.xr.data();  // X, then G in place
+      T* xi = ws.xi.data();
+      if (power.has_value()) {
+        if (ws.aux.size() < static_cast<size_t>(nb * L)) ws.aux.resize(nb * L);
+        T* gs = ws.aux.data();  // dL/d(power spectrum), [bin][lane]
+        if (bands) {
+          std::fill(gs, gs + nb * L, T(0));
+          for (int64_t m = 0; m < rows; ++m) {
+            const T* gm = gp + (row * rows + m) * g.n_frames + f0;
+            T gl[L] = {};
+            for (int l = 0; l < nvalid; ++l) gl[l] = gm[l];
+            const T* w = bands->weights.data() + bands->offset[m];
+            T* gk = gs + static_cast<int64_t>(bands->start[m]) * L;
+            for (int32_t k = 0; k < bands->count[m]; ++k) {
+              for (int l = 0; l < L; ++l) gk[k * L + l] += w[k] * gl[l];
+            }
+          }
+        } else {
+          for (int64_t k = 0; k < nb; ++k) {
+            const T* gk = gp + (row * nb + k) * g.n_frames + f0;
+            for (int l = 0; l < L; ++l) gs[k * L + l] = l < nvalid ? gk[l] : T(0);
+          }
+        }
+        const double pw = *power;
+        for (int64_t k = 0; k < nb; ++k) {
+          const T half = k >= 1 && k < last_interior ? T(0.5) : T(1);
+          for (int l = 0; l < L; ++l) {
+            const T re = xr[k * L + l], im = xi[k * L + l];
+            T coef;
+            if (pw == 2.0) {
+              coef = T(2) * half * gs[k * L + l];
+            } else {
+              // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
+              const T mag = std::sqrt(re * re + im * im);
+              const T dm = pw == 1.0 ? T(1) / mag : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
+              coef = mag > T(0) ? dm * gs[k * L + l] * half : T(0);
+            }
+            xr[k * L + l] = re * coef;
+            xi[k * L + l] = im * coef;
+          }
+        }
+      } else {
+        for (int64_t k = 0; k < nb; ++k) {
+          const T half = k >= 1 && k < last_interior ? T(0.5) : T(1);
+          const T* gk = gp + 2 * ((row * nb + k) * g.n_frames + f0);
+          for (int l = 0; l < L; ++l) {
+            xr[k * L + l] = l < nvalid ? gk[2 * l] * half : T(0);
+            xi[k * L + l] = l < nvalid ? gk[2 * l + 1] * half : T(0);
+          }
+        }
+      }
+      // irfft reads only the real parts of the first bin and, for an even n_fft, the last.
+      for (int l = 0; l < L; ++l) {
+        xi[l] = T(0);
+        if (n_fft % 2 == 0) xi[(nb - 1) * L + l] = T(0);
+      }
+      T* re = ws.re.data();
+      T* im = ws.im.data();
+      if (p.ctx.real_trick) {
+        // Z'_k = (G_k + conj G_{M-k}) + i (G_k - conj G_{M-k}) conj(W^k), W = e^{-2 pi i / N}; then
+        // x_{2j} + i x_{2j+1} = sum_k Z'_k e^{+2 pi i jk / M}, taken as conj(FFT(conj(Z'))).
+        const T* rt = plan.real_tw.data();
+        for (int k = 0; k < n; ++k) {
+          const int b = n - k;  // k == 0 pairs with the last bin, M
+          const T wr = rt[2 * k], wi = rt[2 * k + 1];
+          for (int l = 0; l < L; ++l) {
+            const T ar = xr[k * L + l], ai = xi[k * L + l];
+            const T br = xr[b * L + l], bi = -xi[b * L + l];
+            const T sr = ar + br, si = ai + bi, dr = ar - br, di = ai - bi;
+            const T tr = dr * wr + di * wi, ti = di * wr - dr * wi;  // d * conj(W^k)
+            re[k * L + l] = sr - ti;
+            im[k * L + l] = -(si + tr);
+          }
+        }
+      } else {
+        // The full Hermitian spectrum, conjugated: bin k and bin N - k = conj(bin k).
+        for (int k = 0; k < n; ++k) {
+          const int b = k < nb ? k : n - k;
+          const T sign = k < nb ? T(-1) : T(1);
+          for (int l = 0; l < L; ++l) {
+            re[k * L + l] = xr[b * L + l];
+            im[k * L + l] = sign * xi[b * L + l];
+          }
+        }
+      }
+      const auto [yr, yi] = fft::cpu_fft_any<L>(plan, re, im, ws.wre.data(), ws.wim.data(), ws.scratch.data());
+      for (int l = 0; l < nvalid; ++l) {
+        T* dst = o + (row * g.n_frames + f0 + l) * n_fft;
+        if (p.ctx.real_trick) {
+          for (int j = 0; j < n; ++j) {
+            dst[2 * j] = yr[j * L + l] * win[2 * j];
+            dst[2 * j + 1] = -yi[j * L + l] * win[2 * j + 1];
+          }
+        } else {
+          for (int j = 0; j < n; ++j) dst[j] = yr[j * L + l] * win[j];
+        }
+      }
+    });
+  });
+  return out;
+}
+
 } // namespace
 
 TORCH_LIBRARY_IMPL(fastprep, CPU, m) {
   m.impl("spectrogram", &spectrogram_cpu);
   m.impl("mel_spectrogram", &mel_spectrogram_cpu);
+  m.impl("_spectrogram_backward", &spectrogram_backward_cpu);
 }
 
 } // namespace audio
