@@ -1,6 +1,6 @@
 """Audio benchmark: fastprep's fused mel spectrogram vs torchaudio (and librosa on CPU when
 installed), same inputs, calls interleaved (torchaudio, ours, torchaudio, ...) and medians taken,
-ratios printed; JSON in benchmarks/results/audio-<device>.json (with the load average seen).
+ratios printed; then forward + backward to the waveform (a mel loss) for the Whisper and TTS configs; JSON in benchmarks/results/audio-<device>.json (with the load average seen).
 
 usage: python benchmarks/bench_audio.py [--device cpu|cuda]   (or benchmarks/run.py --only audio)
 """
@@ -104,6 +104,33 @@ def main(device="cpu", min_run_time=1.0):
         print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
               f"   {min_ref:10.2f} / {min_ours:8.2f} / {min_ref / min_ours:5.2f}x"
               + (f"   librosa {row['librosa_ms']:.1f} ms" if "librosa_ms" in row else ""))
+    # Mel-loss training: forward and backward to the waveform, log1p(mel).sum() as the loss.
+    print(f"{'fwd+bwd':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s}"
+          f" {'grad diff':>10s}")
+    for name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda in CONFIGS[:2]:
+        batch = b_cuda if device == "cuda" else b_cpu
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(batch, sr * secs, generator=g).to(device)
+        ref = TAT.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+        ours = FA.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+
+        def step(m):
+            xg = x.clone().requires_grad_()
+            m(xg).log1p().sum().backward()
+            return xg.grad
+
+        gr, go = step(ref), step(ours)
+        parity = ((go - gr).abs().max() / gr.abs().max()).item()
+        (t_ref, min_ref), (t_ours, min_ours) = _time_alternating_ms(
+            [lambda: step(ref), lambda: step(ours)], device, min_run_time)
+        results.append(dict(
+            config=f"{name}+backward", device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft,
+            hop_length=hop, n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours,
+            grad_parity_rel=parity, torchaudio_min_ms=min_ref, fastprep_min_ms=min_ours,
+            speedup_of_minima=min_ref / min_ours,
+        ))
+        print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
+              f"   {min_ref:10.2f} / {min_ours:8.2f} / {min_ref / min_ours:5.2f}x")
     command = (" ".join(["python"] + sys.argv) if __name__ == "__main__"
                else f"python benchmarks/run.py --only audio --device {device}")
     # The 1-minute load average before and after: other processes on the machine skew CPU figures.

@@ -440,7 +440,7 @@ at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& wa
     const Geometry& g = p.g;
     const int64_t nb = g.n_bins;
     const int64_t rows = fb.has_value() ? fb->size(1) : nb;  // per example: mel bands or bins
-    TORCH_CHECK(fb.has_value() ? power.has_value() : true, "_spectrogram_backward: fb needs a power");
+    TORCH_CHECK(!fb.has_value() || power.has_value(), "_spectrogram_backward: fb needs a power");
     TORCH_CHECK(grad.numel() == g.batch * rows * g.n_frames && grad.is_complex() == !power.has_value() &&
                     c10::toRealValueType(grad.scalar_type()) == waveform.scalar_type(),
                 "_spectrogram_backward: grad must be the op's output gradient, got ", grad.sizes(), " ",
