@@ -462,41 +462,44 @@ at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& wa
     for_each_group<T, L>(p.ctx, p.wave.template const_data_ptr<T>(), [&](int64_t row, int64_t f0, int nvalid, Workspace<T, L>& ws) {
       T* xr = ws.xr.data();  // X, then G in place
       T* xi = ws.xi.data();
+      using P = fft::Lanes<T, L>;
+      // L values from src, the lanes past nvalid zero.
+      auto load_valid = [&](const T* src) {
+        if (nvalid == L) return P::load(src);
+        T t[L] = {};
+        for (int l = 0; l < nvalid; ++l) t[l] = src[l];
+        return P::load(t);
+      };
       if (power.has_value()) {
         if (ws.aux.size() < static_cast<size_t>(nb * L)) ws.aux.resize(nb * L);
         T* gs = ws.aux.data();  // dL/d(power spectrum), [bin][lane]
         if (bands) {
           std::fill(gs, gs + nb * L, T(0));
           for (int64_t m = 0; m < rows; ++m) {
-            const T* gm = gp + (row * rows + m) * g.n_frames + f0;
-            T gl[L] = {};
-            for (int l = 0; l < nvalid; ++l) gl[l] = gm[l];
+            const P gl = load_valid(gp + (row * rows + m) * g.n_frames + f0);
             const T* w = bands->weights.data() + bands->offset[m];
             T* gk = gs + static_cast<int64_t>(bands->start[m]) * L;
             for (int32_t k = 0; k < bands->count[m]; ++k) {
-              for (int l = 0; l < L; ++l) gk[k * L + l] += w[k] * gl[l];
+              (P::load(gk + k * L) + P(w[k]) * gl).store(gk + k * L);
             }
           }
         } else {
-          for (int64_t k = 0; k < nb; ++k) {
-            const T* gk = gp + (row * nb + k) * g.n_frames + f0;
-            for (int l = 0; l < L; ++l) gs[k * L + l] = l < nvalid ? gk[l] : T(0);
-          }
+          for (int64_t k = 0; k < nb; ++k) load_valid(gp + (row * nb + k) * g.n_frames + f0).store(gs + k * L);
         }
         const double pw = *power;
-        for (int64_t k = 0; k < nb; ++k) {
+        for (int64_t k = 0; k < nb && pw == 2.0; ++k) {
+          const P coef = P(T(k >= 1 && k < last_interior ? 1 : 2)) * P::load(gs + k * L);  // 2 * half * gs
+          (P::load(xr + k * L) * coef).store(xr + k * L);
+          (P::load(xi + k * L) * coef).store(xi + k * L);
+        }
+        for (int64_t k = 0; k < nb && pw != 2.0; ++k) {
           const T half = k >= 1 && k < last_interior ? T(0.5) : T(1);
           for (int l = 0; l < L; ++l) {
             const T re = xr[k * L + l], im = xi[k * L + l];
-            T coef;
-            if (pw == 2.0) {
-              coef = T(2) * half * gs[k * L + l];
-            } else {
-              // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
-              const T mag = std::sqrt(re * re + im * im);
-              const T dm = pw == 1.0 ? T(1) / mag : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
-              coef = mag > T(0) ? dm * gs[k * L + l] * half : T(0);
-            }
+            // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
+            const T mag = std::sqrt(re * re + im * im);
+            const T dm = pw == 1.0 ? T(1) / mag : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
+            const T coef = mag > T(0) ? dm * gs[k * L + l] * half : T(0);
             xr[k * L + l] = re * coef;
             xi[k * L + l] = im * coef;
           }
