@@ -1,6 +1,7 @@
 """Audio benchmark: fastprep's fused mel spectrogram vs torchaudio (and librosa on CPU when
 installed), same inputs, calls interleaved (torchaudio, ours, torchaudio, ...) and medians taken,
-ratios printed; then forward + backward to the waveform (a mel loss) for the Whisper and TTS configs; JSON in benchmarks/results/audio-<device>.json (with the load average seen).
+ratios printed; then forward + backward to the waveform (a mel loss) for the Whisper and TTS configs;
+JSON in benchmarks/results/audio-<device>.json (with the load average seen).
 
 usage: python benchmarks/bench_audio.py [--device cpu|cuda]   (or benchmarks/run.py --only audio)
 """

@@ -459,7 +459,9 @@ at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& wa
     const T* win = p.ctx.window;
     const auto& plan = *p.ctx.plan;
     const int n = plan.desc.n;
-    for_each_group<T, L>(p.ctx, p.wave.template const_data_ptr<T>(), [&](int64_t row, int64_t f0, int nvalid, Workspace<T, L>& ws) {
+    const T* wave = p.wave.template const_data_ptr<T>();
+    // (A complex output's gradient does not need X; the group loop computes it anyway: the rare case.)
+    for_each_group<T, L>(p.ctx, wave, [&](int64_t row, int64_t f0, int nvalid, Workspace<T, L>& ws) {
       T* xr = ws.xr.data();  // X, then G in place
       T* xi = ws.xi.data();
       using P = fft::Lanes<T, L>;
@@ -498,7 +500,8 @@ at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& wa
             const T re = xr[k * L + l], im = xi[k * L + l];
             // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
             const T mag = std::sqrt(re * re + im * im);
-            const T dm = pw == 1.0 ? T(1) / mag : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
+            const T dm = pw == 1.0 ? T(1) / mag
+                                   : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
             const T coef = mag > T(0) ? dm * gs[k * L + l] * half : T(0);
             xr[k * L + l] = re * coef;
             xi[k * L + l] = im * coef;
