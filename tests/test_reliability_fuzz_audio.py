@@ -109,6 +109,50 @@ def test_mel_spectrogram_matches_torchaudio(args, data):
     check_same_outcome(ref, ours, close)
 
 
+def _waveform_grad(module, x):
+    """Gradient of a fixed weighting of the module's output (real and imaginary parts alike) with respect to
+    the waveform: the same loss for both libraries."""
+    xg = x.detach().clone().requires_grad_()
+    y = module(xg)
+    y = torch.view_as_real(y) if y.is_complex() else y
+    weights = torch.cos(torch.arange(y.numel(), dtype=y.dtype)).reshape(y.shape)
+    (y * weights).sum().backward()
+    return xg.grad
+
+
+def _grad_close(ours, ref):
+    _shape_dtype(ours, ref)
+    if ref.numel():
+        assert rel_err(ours, ref) <= 1e-9
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=stft_args(), power=st.sampled_from([None, 2.0, 3.0]), data=st.data())
+def test_spectrogram_gradient_matches_torchaudio(args, power, data):
+    # float64, where the fused CPU backward and torchaudio's autograd through torch.stft agree to ~1e-12.
+    # Not power 1: its gradient X / |X| is the direction of each bin, which for the drawn constant or
+    # periodic signals is rounding noise (~1e-16) in both libraries, so the two answers are unrelated
+    # (test_audio_grad checks power 1 on signals without empty bins).
+    x = data.draw(waveforms(args["n_fft"])).to(torch.float64)
+    ref_m = TAT.Spectrogram(power=power, **args).double()
+    ours_m = FA.Spectrogram(power=power, **args).double()
+    ref, ours = call_both(lambda: _waveform_grad(ref_m, x), lambda: _waveform_grad(ours_m, x))
+    check_same_outcome(ref, ours, _grad_close)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=stft_args(), data=st.data())
+def test_mel_spectrogram_gradient_matches_torchaudio(args, data):
+    kw = dict(sample_rate=16000, n_mels=data.draw(st.sampled_from([1, 8, 40])),
+              norm=data.draw(st.sampled_from([None, "slaney"])), power=2.0, **args)  # not 1: as above
+    x = data.draw(waveforms(args["n_fft"])).to(torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty mel filters: both libraries warn the same way
+        ref_m, ours_m = TAT.MelSpectrogram(**kw).double(), FA.MelSpectrogram(**kw).double()
+    ref, ours = call_both(lambda: _waveform_grad(ref_m, x), lambda: _waveform_grad(ours_m, x))
+    check_same_outcome(ref, ours, _grad_close)
+
+
 @SETTINGS
 @given(
     stype=st.sampled_from(["power", "magnitude"]),
