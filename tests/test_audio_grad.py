@@ -93,3 +93,19 @@ def test_overlap_add_matches_fold(n, hop, n_frames):
         frames.transpose(1, 2), output_size=(1, length), kernel_size=(1, n), stride=(1, hop)
     ).reshape(2, length)
     torch.testing.assert_close(ops._overlap_add(frames, hop, length), ref, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("n_fft,power", [(401, 2.0), (802, None), (4078, 1.0)])
+def test_gradient_of_composite_fft_sizes_matches_torchaudio(n_fft, power, device):
+    # FFT sizes with a prime factor above 13 (401, 2 * 401, 2 * 2039): the CPU's backward takes the ATen
+    # route there (spectrogram_backward.cpp), the one CUDA takes for every size.
+    ref = TAT.Spectrogram(n_fft=n_fft, hop_length=n_fft // 3, power=power).to(device).double()
+    ours = FA.Spectrogram(n_fft=n_fft, hop_length=n_fft // 3, power=power).to(device).double()
+    x = synthetic(batch=(2,), length=3 * n_fft + 11, dtype=torch.float64, device=device)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.randn_like(torch.view_as_real(ref(x)) if power is None else ref(x))
+    for m, xx in ((ref, xa), (ours, xb)):
+        y = m(xx)
+        ((torch.view_as_real(y) if power is None else y) * g).sum().backward()
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=0, atol=1e-10 * xa.grad.abs().max().item())
