@@ -71,6 +71,31 @@ def _librosa_fn(x, sr, n_fft, hop, n_mels, f_max):
     )
 
 
+def _case(cfg, device):
+    """The input batch and the two modules of one config, on the device."""
+    name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda = cfg
+    batch = b_cuda if device == "cuda" else b_cpu
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, sr * secs, generator=g).to(device)
+    ref = TAT.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+    ours = FA.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+    return x, ref, ours
+
+
+def _row(cfg, device, batch, times, parity_key, parity):
+    """One result row, printed as it goes into the JSON. Medians are the figures; the minima say what a
+    less loaded machine would give."""
+    name, sr, n_fft, hop, n_mels, f_max, secs, _, _ = cfg
+    (t_ref, min_ref), (t_ours, min_ours) = times
+    print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
+          f"   {min_ref:10.2f} / {min_ours:8.2f} / {min_ref / min_ours:5.2f}x", end="")
+    return dict(
+        config=name, device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft, hop_length=hop,
+        n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours, **{parity_key: parity},
+        torchaudio_min_ms=min_ref, fastprep_min_ms=min_ours, speedup_of_minima=min_ref / min_ours,
+    )
+
+
 def main(device="cpu", min_run_time=1.0):
     if device == "cuda" and not torch.cuda.is_available():
         print("bench_audio: no CUDA device; skipped")
@@ -80,40 +105,26 @@ def main(device="cpu", min_run_time=1.0):
     print(f"\naudio | {fastprep.build_info()} | device {device} | threads {torch.get_num_threads()}")
     print(f"{'config':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s} {'parity':>10s}"
           f" {'(minima: torchaudio / fastprep / speedup)':>44s}")
-    for name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda in CONFIGS:
-        batch = b_cuda if device == "cuda" else b_cpu
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(batch, sr * secs, generator=g).to(device)
-        ref = TAT.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
-        ours = FA.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+    for cfg in CONFIGS:
+        x, ref, ours = _case(cfg, device)
         with torch.no_grad():
             r, o = ref(x), ours(x)
             parity = ((o - r).abs().max() / r.abs().max()).item()
-            # Medians are the figures; the minima say what a less loaded machine would give.
-            (t_ref, min_ref), (t_ours, min_ours) = _time_alternating_ms(
-                [lambda: ref(x), lambda: ours(x)], device, min_run_time)
-        row = dict(
-            config=name, device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft, hop_length=hop,
-            n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours, parity_rel=parity,
-            torchaudio_min_ms=min_ref, fastprep_min_ms=min_ours, speedup_of_minima=min_ref / min_ours,
-        )
+            times = _time_alternating_ms([lambda: ref(x), lambda: ours(x)], device, min_run_time)
+        row = _row(cfg, device, x.shape[0], times, "parity_rel", parity)
+        _, sr, n_fft, hop, n_mels, f_max = cfg[:6]
         lib = _librosa_fn(x, sr, n_fft, hop, n_mels, f_max) if device == "cpu" else None
         if lib is not None:
             row["librosa_ms"] = _time_ms(lib, "cpu", min_run_time)
-            row["speedup_vs_librosa"] = row["librosa_ms"] / t_ours
+            row["speedup_vs_librosa"] = row["librosa_ms"] / row["fastprep_ms"]
+            print(f"   librosa {row['librosa_ms']:.1f} ms", end="")
+        print()
         results.append(row)
-        print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
-              f"   {min_ref:10.2f} / {min_ours:8.2f} / {min_ref / min_ours:5.2f}x"
-              + (f"   librosa {row['librosa_ms']:.1f} ms" if "librosa_ms" in row else ""))
     # Mel-loss training: forward and backward to the waveform, log1p(mel).sum() as the loss.
     print(f"{'fwd+bwd':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s}"
           f" {'grad diff':>10s}")
-    for name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda in CONFIGS[:2]:
-        batch = b_cuda if device == "cuda" else b_cpu
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(batch, sr * secs, generator=g).to(device)
-        ref = TAT.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
-        ours = FA.MelSpectrogram(sr, n_fft, hop_length=hop, n_mels=n_mels, f_max=f_max).to(device)
+    for cfg in CONFIGS[:2]:
+        x, ref, ours = _case(cfg, device)
 
         def step(m):
             xg = x.clone().requires_grad_()
@@ -122,16 +133,11 @@ def main(device="cpu", min_run_time=1.0):
 
         gr, go = step(ref), step(ours)
         parity = ((go - gr).abs().max() / gr.abs().max()).item()
-        (t_ref, min_ref), (t_ours, min_ours) = _time_alternating_ms(
-            [lambda: step(ref), lambda: step(ours)], device, min_run_time)
-        results.append(dict(
-            config=f"{name}+backward", device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft,
-            hop_length=hop, n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours,
-            grad_parity_rel=parity, torchaudio_min_ms=min_ref, fastprep_min_ms=min_ours,
-            speedup_of_minima=min_ref / min_ours,
-        ))
-        print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
-              f"   {min_ref:10.2f} / {min_ours:8.2f} / {min_ref / min_ours:5.2f}x")
+        times = _time_alternating_ms([lambda: step(ref), lambda: step(ours)], device, min_run_time)
+        row = _row(cfg, device, x.shape[0], times, "grad_parity_rel", parity)
+        print()
+        row["config"] += "+backward"
+        results.append(row)
     command = (" ".join(["python"] + sys.argv) if __name__ == "__main__"
                else f"python benchmarks/run.py --only audio --device {device}")
     # The 1-minute load average before and after: other processes on the machine skew CPU figures.

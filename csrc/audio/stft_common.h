@@ -184,8 +184,7 @@ SparseBands<T> sparse_bands(const at::Tensor& fb_cpu /* (n_bins, n_mels), dtype 
   s.count.resize(nm);
   s.offset.resize(nm);
   // Each band's first and last nonzero bin in one row-major pass (branch-free, so it vectorizes): it runs
-  // whenever a thread meets a new filterbank (every backward call), and a column-wise scan was a fifth of a
-  // 1 s Whisper mel's time.
+  // whenever a thread meets a new filterbank, and a column-wise scan was a fifth of a 1 s Whisper mel's time.
   // The test is on the bits (nonzero magnitude: -0 is zero, NaN is not, as `!= 0` says): a float compare
   // kept GCC from vectorizing the loop (NaN's unordered branch).
   using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;

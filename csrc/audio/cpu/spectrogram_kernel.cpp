@@ -450,10 +450,10 @@ at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& wa
     out = at::empty({g.batch, g.n_frames, n_fft}, waveform.options());
     if (out.numel() == 0) return;
     T* o = out.mutable_data_ptr<T>();
-    std::optional<detail::SparseBands<T>> bands;
+    const detail::SparseBands<T>* bands = nullptr;  // this thread's cache entry; only read below
     if (fb.has_value()) {
       detail::check_fb(*fb, g, waveform);
-      bands = detail::sparse_bands<T>(fb->to(waveform.scalar_type()));
+      bands = &cached_sparse_bands<T>(fb->to(waveform.scalar_type()));
     }
     const int64_t last_interior = n_fft % 2 == 0 ? nb - 1 : nb;  // bins 1 .. last_interior - 1 are halved
     const T* win = p.ctx.window;
