@@ -155,6 +155,26 @@ def test_log_mel_matches_whisper_recipe(n_mels, device):
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
+def test_log_mel_inference_and_training_give_the_same_values(device):
+    # Without autograd the recipe runs in place on the op's output; with it, out of place: the same numbers,
+    # a contiguous output, and gradients that agree with the recipe's.
+    x = speech(torch.float64, device)[0]
+    batch = torch.stack([x, 0.01 * x.flip(-1), torch.zeros_like(x)])
+    ours = FA.LogMelSpectrogram().to(device, torch.float64)
+    with torch.no_grad():
+        inference = ours(batch)
+    xg = batch.clone().requires_grad_()
+    training = ours(xg)
+    assert training.requires_grad and inference.is_contiguous() and training.is_contiguous()
+    assert torch.equal(inference, training.detach())
+    assert torch.equal(ours(batch), inference)  # grad mode on, input without grad: in place too
+    training.square().sum().backward()
+    xr = batch.clone().requires_grad_()
+    torch.stack([_whisper_reference(xr[i], 80) for i in range(3)]).square().sum().backward()
+    assert rel_err(xg.grad, xr.grad) <= 1e-4  # the module's window and filterbank are float32 buffers, cast
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
 def test_rejects_other_log_mel_sizes(device):
     with pytest.raises(ValueError):
         FA.LogMelSpectrogram(n_mels=64)

@@ -293,8 +293,15 @@ class LogMelSpectrogram(torch.nn.Module):
         mel = F.mel_spectrogram(
             waveform, 0, self.window, self.fb, self.n_fft, self.hop_length, self.n_fft, 2.0, False, True, "reflect"
         )[..., :-1]
-        log_spec = torch.clamp(mel, min=1e-10).log10()
+        # Without autograd the steps run in place on the op's fresh output: each new tensor of a 30 s batch
+        # page-faults, and the four of the out-of-place recipe cost as much as the mel itself. The same
+        # operations in the same order, so the same values.
+        in_place = not mel.requires_grad
+        log_spec = mel.clamp_(min=1e-10).log10_() if in_place else torch.clamp(mel, min=1e-10).log10()
         # Per example: the max over (mel, time) of each item of the leading dims.
         peak = log_spec.amax(dim=(-2, -1), keepdim=True)
-        log_spec = torch.maximum(log_spec, peak - 8.0)
-        return (log_spec + 4.0) / 4.0
+        if in_place:
+            log_spec.clamp_min_(peak - 8.0).add_(4.0)  # clamp_min with a tensor bound is ATen's maximum
+        else:
+            log_spec = torch.maximum(log_spec, peak - 8.0) + 4.0
+        return log_spec / 4.0  # a new tensor: contiguous, as the recipe's output is
