@@ -258,7 +258,10 @@ class MFCC(torch.nn.Module):
         mel_specgram = self.MelSpectrogram(waveform)
         if self.log_mels:
             log_offset = 1e-6
-            mel_specgram = torch.log(mel_specgram + log_offset)
+            if mel_specgram.requires_grad:
+                mel_specgram = torch.log(mel_specgram + log_offset)
+            else:
+                mel_specgram = mel_specgram.add_(log_offset).log_()  # our fresh output: no new tensors
         else:
             mel_specgram = self.amplitude_to_DB(mel_specgram)
         # (..., time, n_mels) @ (n_mels, n_mfcc) -> (..., n_mfcc, time)
