@@ -1,6 +1,7 @@
 """Audio benchmark: fastprep's fused mel spectrogram vs torchaudio (and librosa on CPU when
 installed), same inputs, calls interleaved (torchaudio, ours, torchaudio, ...) and medians taken,
-ratios printed; then forward + backward to the waveform (a mel loss) for the Whisper and TTS configs;
+ratios printed; then Whisper's log-mel front end (LogMelSpectrogram vs openai-whisper's torch.stft recipe);
+then forward + backward to the waveform (a mel loss) for the Whisper and TTS configs;
 JSON in benchmarks/results/audio-<device>.json (with the load average seen).
 
 usage: python benchmarks/bench_audio.py [--device cpu|cuda]   (or benchmarks/run.py --only audio)
@@ -19,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # An installed fastprep (pip, or PYTHONPATH on a GPU machine) first; else this checkout's in-place build.
 sys.path.append(os.path.dirname(HERE))
 
+import torchaudio.functional as TAF  # noqa: E402
 import torchaudio.transforms as TAT  # noqa: E402
 
 import _results  # noqa: E402
@@ -71,6 +73,17 @@ def _librosa_fn(x, sr, n_fft, hop, n_mels, f_max):
     )
 
 
+def _whisper_log_mel(audio, window, filters):
+    """openai-whisper's audio.log_mel_spectrogram after its model load (torch.stft, the filterbank as a
+    (n_mels, 201) matrix), with the clamp at max - 8 taken per example as in a batched data loader."""
+    stft = torch.stft(audio, 400, 160, window=window, return_complex=True)
+    magnitudes = stft[..., :-1].abs() ** 2
+    mel_spec = filters @ magnitudes
+    log_spec = torch.clamp(mel_spec, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.amax(dim=(-2, -1), keepdim=True) - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
 def _case(cfg, device):
     """The input batch and the two modules of one config, on the device."""
     name, sr, n_fft, hop, n_mels, f_max, secs, b_cpu, b_cuda = cfg
@@ -82,17 +95,18 @@ def _case(cfg, device):
     return x, ref, ours
 
 
-def _row(cfg, device, batch, times, parity_key, parity):
+def _row(cfg, device, batch, times, parity_key, parity, reference="torchaudio"):
     """One result row, printed as it goes into the JSON. Medians are the figures; the minima say what a
     less loaded machine would give."""
     name, sr, n_fft, hop, n_mels, f_max, secs, _, _ = cfg
     (t_ref, min_ref), (t_ours, min_ours) = times
-    print(f"{name:10s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
+    print(f"{name:14s} {f'{batch}x{secs}s':>10s} {t_ref:14.2f} {t_ours:12.2f} {t_ref / t_ours:7.2f}x {parity:10.2e}"
           f"   {min_ref:10.2f} / {min_ours:8.2f} / {min_ref / min_ours:5.2f}x", end="")
     return dict(
         config=name, device=device, batch=batch, seconds=secs, sample_rate=sr, n_fft=n_fft, hop_length=hop,
         n_mels=n_mels, torchaudio_ms=t_ref, fastprep_ms=t_ours, speedup=t_ref / t_ours, **{parity_key: parity},
         torchaudio_min_ms=min_ref, fastprep_min_ms=min_ours, speedup_of_minima=min_ref / min_ours,
+        reference=reference,  # what the torchaudio_* figures time
     )
 
 
@@ -103,7 +117,7 @@ def main(device="cpu", min_run_time=1.0):
     results = []
     load_before = os.getloadavg()[0]
     print(f"\naudio | {fastprep.build_info()} | device {device} | threads {torch.get_num_threads()}")
-    print(f"{'config':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s} {'parity':>10s}"
+    print(f"{'config':14s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s} {'parity':>10s}"
           f" {'(minima: torchaudio / fastprep / speedup)':>44s}")
     for cfg in CONFIGS:
         x, ref, ours = _case(cfg, device)
@@ -120,8 +134,23 @@ def main(device="cpu", min_run_time=1.0):
             print(f"   librosa {row['librosa_ms']:.1f} ms", end="")
         print()
         results.append(row)
+    # Whisper's front end, as a Whisper data loader calls it.
+    cfg = CONFIGS[0]
+    x, _, _ = _case(cfg, device)
+    window = torch.hann_window(400, device=device)
+    filters = TAF.melscale_fbanks(201, 0.0, 8000.0, 80, 16000, "slaney", "slaney").T.contiguous().to(device)
+    ours = FA.LogMelSpectrogram(80).to(device)
+    with torch.no_grad():
+        r, o = _whisper_log_mel(x, window, filters), ours(x)
+        parity = ((o - r).abs().max() / r.abs().max()).item()
+        times = _time_alternating_ms([lambda: _whisper_log_mel(x, window, filters), lambda: ours(x)], device,
+                                     min_run_time)
+    row = _row(("whisper-logmel",) + cfg[1:], device, x.shape[0], times, "parity_rel", parity,
+               reference="openai-whisper log_mel_spectrogram recipe (torch.stft)")
+    print("   (vs openai-whisper's recipe)")
+    results.append(row)
     # Mel-loss training: forward and backward to the waveform, log1p(mel).sum() as the loss.
-    print(f"{'fwd+bwd':10s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s}"
+    print(f"{'fwd+bwd':14s} {'batch':>10s} {'torchaudio ms':>14s} {'fastprep ms':>12s} {'speedup':>8s}"
           f" {'grad diff':>10s}")
     for cfg in CONFIGS[:2]:
         x, ref, ours = _case(cfg, device)
