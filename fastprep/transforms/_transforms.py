@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn.modules import module as _m
 
 from fastprep import _C
+from fastprep.transforms import _sample as _S
 from fastprep.transforms import functional as F
 
 __all__ = [
@@ -92,6 +93,42 @@ class _Transform(nn.Module):
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
         return False
+
+    @torch.jit.unused
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # One image tensor: the module call (hooks, forward). Anything else is a v2 sample: (image, target),
+        # a dict, boxes or a mask, a label (_sample.py). Scripted modules keep forward's one image.
+        if len(args) == 1 and not kwargs and _S.is_image_tensor(args[0]):
+            # nn.Module.__call__'s hook machinery costs a microsecond: skipped while no hook is set (as Compose).
+            if self._forward_hooks or self._forward_pre_hooks or _m._global_forward_hooks \
+                    or _m._global_forward_pre_hooks or _m._global_backward_hooks or _m._global_backward_pre_hooks \
+                    or self._backward_hooks or self._backward_pre_hooks:
+                return super().__call__(args[0])
+            return self.forward(args[0])
+        if kwargs or not args:
+            return super().__call__(*args, **kwargs)  # forward's own TypeError
+        return self._sample_call(args)
+
+    @torch.jit.unused
+    def _sample_call(self, inputs: Tuple[Any, ...]) -> Any:
+        """v2's Transform.forward: parameters drawn once, images through forward's kernels, other tv_tensors
+        through torchvision's."""
+        sample, flat, spec, kinds = _S.flatten(inputs)
+        params = self._sample_params(flat, kinds)
+        return _S.run(sample, flat, spec, kinds, lambda x: self._sample_image(x, params), self._twin, params)
+
+    @torch.jit.unused
+    def _sample_params(self, flat: List[Any], kinds: List[Optional[str]]) -> Dict[str, Any]:
+        return {}
+
+    @torch.jit.unused
+    def _sample_image(self, x: torch.Tensor, params: Dict[str, Any]) -> torch.Tensor:
+        return self.forward(x)
+
+    @torch.jit.unused
+    def _twin(self) -> Any:
+        """The torchvision transform whose transform(inpt, params) handles the sample's other tv_tensors."""
+        raise NotImplementedError
 
 
 class _ScriptFused(object):
@@ -195,6 +232,12 @@ class Normalize(_Transform):
         return F.normalize(inpt, self.mean, self.std, self.inplace)
 
     @torch.jit.unused
+    def _twin(self) -> Any:
+        from torchvision.transforms import v2
+
+        return v2.Normalize(self.mean, self.std, self.inplace)
+
+    @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
         if self.inplace or st.mean is not None or self._std_zero:
             return False
@@ -231,13 +274,20 @@ class ToDtype(_Transform):
         if not isinstance(dtype, torch.dtype):
             raise TypeError(
                 f"fastprep.transforms.ToDtype supports dtype as a torch.dtype only, got {type(dtype).__name__}; "
-                "per-type dicts (tv_tensors.Mask, BoundingBoxes, ...) are not supported: images are all we transform."
+                "per-type dicts (tv_tensors.Mask, BoundingBoxes, ...) are not supported; with a torch.dtype, the "
+                "masks and boxes of a sample pass through unchanged, as in v2."
             )
         self.dtype = dtype
         self.scale = scale
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         return F.to_dtype(inpt, self.dtype, self.scale)
+
+    @torch.jit.unused
+    def _twin(self) -> Any:
+        from torchvision.transforms import v2
+
+        return v2.ToDtype(self.dtype, self.scale)
 
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
@@ -273,6 +323,12 @@ class ConvertImageDtype(_Transform):
         return F.to_dtype(inpt, self.dtype, True)
 
     @torch.jit.unused
+    def _twin(self) -> Any:
+        from torchvision.transforms import v2
+
+        return v2.ConvertImageDtype(self.dtype)
+
+    @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
         return ToDtype(self.dtype, True)._fuse(st)
 
@@ -293,6 +349,12 @@ class CenterCrop(_Transform):
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         return F.center_crop(inpt, [self.size[0], self.size[1]])
+
+    @torch.jit.unused
+    def _twin(self) -> Any:
+        from torchvision.transforms import v2
+
+        return v2.CenterCrop(self.size)
 
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
@@ -398,8 +460,12 @@ class RandomCrop(_Transform):
         return ph, pw, [pl, pr, pt, pb]
 
     def _one(self, x: torch.Tensor, fill: Optional[List[float]]) -> torch.Tensor:
+        top, left, p = self._params(x.shape[-2], x.shape[-1])
+        return self._crop_padded(x, top, left, p, fill)
+
+    def _crop_padded(self, x: torch.Tensor, top: int, left: int, p: List[int], fill: Optional[List[float]]) -> torch.Tensor:
+        """The crop at (top, left) of x padded by p = [left, right, top, bottom] (the drawn parameters)."""
         h, w = x.shape[-2], x.shape[-1]
-        top, left, p = self._params(h, w)
         ch, cw = self.size[0], self.size[1]
         if self.padding_mode == "constant":
             if p[0] == 0 and p[1] == 0 and p[2] == 0 and p[3] == 0 and ch == h and cw == w:
@@ -427,6 +493,30 @@ class RandomCrop(_Transform):
             out = torch.stack([self._one(s, fill) for s in flat.unbind(0)])
             return F._rewrap(out.reshape(tuple(x.shape[:-3]) + tuple(out.shape[-3:])), inpt)
         return F._rewrap(st.flush(), inpt)
+
+    @torch.jit.unused
+    def _sample_params(self, flat: List[Any], kinds: List[Optional[str]]) -> Dict[str, Any]:
+        # v2's make_params: the sample's size (its errors first), then the same draws as forward's.
+        if self.per_sample:
+            raise ValueError("per_sample=True takes one batch of images, not a sample of several inputs")
+        h, w = _S.query_size(flat, kinds)
+        ph, pw, _ = self._geometry(h, w)
+        top, left, p = self._params(h, w)
+        ch, cw = self.size[0], self.size[1]
+        return dict(needs_crop=ph > ch or pw > cw, top=top, left=left, height=ch, width=cw,
+                    needs_pad=any(p), padding=[p[0], p[2], p[1], p[3]], _ours=(top, left, p))
+
+    @torch.jit.unused
+    def _sample_image(self, x: torch.Tensor, params: Dict[str, Any]) -> torch.Tensor:
+        top, left, p = params["_ours"]
+        return F._rewrap(self._crop_padded(F._unwrap(x), top, left, p, _convert_fill(self._fill_for(type(x)))), x)
+
+    @torch.jit.unused
+    def _twin(self) -> Any:
+        from torchvision.transforms import v2
+
+        fill = dict(self.fill) if isinstance(self.fill, dict) else self.fill  # v2 converts a dict in place
+        return v2.RandomCrop(self.size, fill=fill, padding_mode=self.padding_mode)
 
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
@@ -483,6 +573,24 @@ class _RandomFlip(_Transform):
         if not self._fuse(st):
             return F.horizontal_flip(inpt) if self._horizontal else F.vertical_flip(inpt)
         return F._rewrap(st.flush(), inpt)
+
+    @torch.jit.unused
+    def _sample_call(self, inputs: Tuple[Any, ...]) -> Any:
+        # v2's _RandomApplyTransform.forward: the sample is read (and a PIL image refused) before the draw,
+        # and returned as it is when the draw skips.
+        sample, flat, spec, kinds = _S.flatten(inputs)
+        if self.per_sample:
+            raise ValueError("per_sample=True takes one batch of images, not a sample of several inputs")
+        if float(torch.rand(1).item()) >= self._p32:
+            return sample
+        flip = F.horizontal_flip if self._horizontal else F.vertical_flip
+        return _S.run(sample, flat, spec, kinds, flip, self._twin, {})
+
+    @torch.jit.unused
+    def _twin(self) -> Any:
+        from torchvision.transforms import v2
+
+        return v2.RandomHorizontalFlip(1.0) if self._horizontal else v2.RandomVerticalFlip(1.0)
 
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
@@ -768,12 +876,19 @@ class Compose(_Transform):
         return self._fused_forward(x)
 
     @torch.jit.unused
+    def _sample_call(self, inputs: Tuple[Any, ...]) -> Any:
+        # v2's Compose.forward: each transform gets the whole sample (unpacked when there were several inputs).
+        needs_unpacking = len(inputs) > 1
+        outputs: Any = None
+        for t in self.transforms:
+            outputs = t(*inputs)
+            inputs = outputs if needs_unpacking else (outputs,)
+        return outputs
+
+    @torch.jit.unused
     def _fused_forward(self, inpt: Any) -> Any:
-        if not isinstance(inpt, torch.Tensor):
-            x = inpt
-            for t in self.transforms:
-                x = t(x)
-            return x
+        if not _S.is_image_tensor(inpt):
+            return self._sample_call((inpt,))
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
         # Under torch.compile the plan cache would add a guard (and a recompile) per input shape.
@@ -941,6 +1056,13 @@ class CropMirrorNormalize(_Transform):
         if self.flip_p > 0.0:
             flip = float(torch.rand(1).item()) < self._p32
         return top, left, flip
+
+    @torch.jit.unused
+    def _sample_call(self, inputs: Tuple[Any, ...]) -> Any:
+        raise TypeError(
+            "CropMirrorNormalize takes one image tensor (or a batch of them); for samples of several inputs "
+            "(image, boxes, masks, labels) use Compose of RandomCrop / flips / ToDtype / Normalize, as in v2"
+        )
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         x = inpt
