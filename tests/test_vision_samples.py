@@ -15,6 +15,8 @@ from common import cpu_and_cuda
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
+# torchvision's segmentation reference recipe
+PER_TYPE = {tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64, "others": None}
 
 
 def assert_same_sample(ours, ref):
@@ -74,6 +76,10 @@ TRANSFORMS = {
     "RandomVerticalFlip": lambda t: t.RandomVerticalFlip(0.7),
     "ToDtype": lambda t: t.ToDtype(torch.float32, scale=True),
     "ConvertImageDtype": lambda t: t.ConvertImageDtype(torch.float32),
+    "ToDtype per type": lambda t: t.ToDtype(PER_TYPE, scale=True),
+    "segmentation Compose": lambda t: t.Compose([
+        t.RandomCrop(24, pad_if_needed=True, fill={tv_tensors.Image: 0, tv_tensors.Mask: 255}),
+        t.RandomHorizontalFlip(), t.ToDtype(PER_TYPE, scale=True), t.Normalize(MEAN, STD)]),
     "train Compose": lambda t: t.Compose([
         t.RandomCrop(32, padding=4), t.RandomHorizontalFlip(), t.ToDtype(torch.float32, scale=True),
         t.Normalize(MEAN, STD)]),
@@ -155,3 +161,21 @@ def test_a_single_image_still_takes_the_module_path():
     assert isinstance(out, tv_tensors.Image) and seen == [out.shape]
     scripted = torch.jit.script(T.Compose([T.CenterCrop(20), T.ToDtype(torch.float32, scale=True)]))
     assert torch.equal(scripted(img.as_subclass(torch.Tensor)), out.as_subclass(torch.Tensor))
+
+
+def test_per_type_dtype_on_single_inputs_and_its_warnings():
+    img, target = detection_sample()
+    for x in (img, img.as_subclass(torch.Tensor), target["masks"], target["boxes"]):
+        run_both(lambda t: t.ToDtype(PER_TYPE, scale=True), x)  # a plain tensor is "others": unchanged
+    run_both(lambda t: t.ToDtype({tv_tensors.Mask: torch.int64}), img)  # no dtype for Image: v2's ValueError
+    with pytest.warns(UserWarning, match="no scaling will be done"):
+        T.ToDtype({"others": None}, scale=True)(img)
+    with pytest.warns(UserWarning, match="will \\*not\\* be transformed"):
+        T.ToDtype({torch.Tensor: torch.float32, tv_tensors.Image: torch.float32})
+
+
+def test_per_type_dtype_does_not_script():
+    # As in v2 (whose transforms do not script at all); the torch.dtype form scripts.
+    torch.jit.script(T.ToDtype(torch.float32, scale=True))
+    with pytest.raises(Exception):
+        torch.jit.script(T.ToDtype(PER_TYPE))

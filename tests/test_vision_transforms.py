@@ -249,9 +249,12 @@ def test_rejects_non_positive_crop_size():
         T.RandomCrop((-1, 4))
 
 
-def test_rejects_dtype_dict_clearly():
-    with pytest.raises(TypeError, match="torch.dtype only"):
-        T.ToDtype({tv_tensors.Image: torch.float32})
+def test_rejects_a_dtype_that_is_neither_a_dtype_nor_a_dict():
+    for bad in ("float32", 3, [torch.float32]):
+        with pytest.raises(ValueError) as ref:
+            v2.ToDtype(bad)
+        with pytest.raises(ValueError, match=re.escape(str(ref.value))):
+            T.ToDtype(bad)
 
 
 def test_empty_and_tiny_images():

@@ -8,6 +8,7 @@ each run of consecutive crop / flip / to_dtype / normalize transforms into one
 
 import enum
 import numbers
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -263,36 +264,69 @@ class Normalize(_Transform):
 
 
 class ToDtype(_Transform):
-    """See torchvision.transforms.v2.ToDtype (``dtype`` a torch.dtype; per-type dicts are not supported).
+    """See torchvision.transforms.v2.ToDtype. ``dtype`` a torch.dtype (images converted, the masks and boxes
+    of a sample passed through), or v2's per-type dict such as
+    ``{tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64, "others": None}`` (eager only: the
+    dict form does not script, as in v2, and runs unfused inside Compose).
 
     .. devices:: CPU CUDA
     .. properties:: TorchScript
     """
 
-    def __init__(self, dtype: torch.dtype = torch.float32, scale: bool = False) -> None:
+    def __init__(self, dtype: Any = torch.float32, scale: bool = False) -> None:
         super().__init__()
-        if not isinstance(dtype, torch.dtype):
-            raise TypeError(
-                f"fastprep.transforms.ToDtype supports dtype as a torch.dtype only, got {type(dtype).__name__}; "
-                "per-type dicts (tv_tensors.Mask, BoundingBoxes, ...) are not supported; with a torch.dtype, the "
-                "masks and boxes of a sample pass through unchanged, as in v2."
-            )
+        if not isinstance(dtype, (dict, torch.dtype)):
+            raise ValueError(f"dtype must be a dict or a torch.dtype, got {type(dtype)} instead")
+        if isinstance(dtype, dict):
+            names = {getattr(k, "__name__", None) for k in dtype if isinstance(k, type) and k is not torch.Tensor}
+            if torch.Tensor in dtype and names & {"Image", "Video"}:
+                warnings.warn(
+                    "Got `dtype` values for `torch.Tensor` and either `tv_tensors.Image` or `tv_tensors.Video`. "
+                    "Note that a plain `torch.Tensor` will *not* be transformed by this (or any other "
+                    "transformation) in case a `tv_tensors.Image` or `tv_tensors.Video` is present in the input."
+                )
         self.dtype = dtype
         self.scale = scale
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
+        if not torch.jit.is_scripting():
+            if isinstance(self.dtype, dict):
+                return self._sample_call((inpt,))
         return F.to_dtype(inpt, self.dtype, self.scale)
+
+    @torch.jit.unused
+    def _sample_image(self, x: torch.Tensor, params: Dict[str, Any]) -> torch.Tensor:
+        if not isinstance(self.dtype, dict):
+            return F.to_dtype(x, self.dtype, self.scale)
+        # v2's lookup: the input's exact type, else "others"; None leaves it as it is.
+        if type(x) in self.dtype:
+            dtype = self.dtype[type(x)]
+        elif "others" in self.dtype:
+            dtype = self.dtype["others"]
+        else:
+            raise ValueError(
+                f"No dtype was specified for type {type(x)}. "
+                "If you only need to convert the dtype of images or videos, you can just pass e.g. dtype=torch.float32. "
+                "If you're passing a dict as dtype, "
+                'you can use "others" as a catch-all key '
+                'e.g. dtype={tv_tensors.Mask: torch.int64, "others": None} to pass-through the rest of the inputs.'
+            )
+        if dtype is None:
+            if self.scale:
+                warnings.warn("scale was set to True but no dtype was specified for images or videos: no scaling will be done.")
+            return x
+        return F.to_dtype(x, dtype, self.scale)
 
     @torch.jit.unused
     def _twin(self) -> Any:
         from torchvision.transforms import v2
 
-        return v2.ToDtype(self.dtype, self.scale)
+        return v2.ToDtype(dict(self.dtype) if isinstance(self.dtype, dict) else self.dtype, self.scale)
 
     @torch.jit.unused
     def _fuse(self, st: "_Fused") -> bool:
         x = st.x
-        if st.dtype is not None or st.mean is not None:
+        if isinstance(self.dtype, dict) or st.dtype is not None or st.mean is not None:
             return False
         if self.dtype == x.dtype:
             return True
@@ -803,7 +837,9 @@ class Compose(_Transform):
             self.transforms = list(transforms)
         # A deterministic, fully fusible pipeline (the eval one) depends only on the input's
         # shape/dtype/device: its op arguments are computed once per input signature.
-        plain_norm = not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms)
+        # (A per-type ToDtype runs on its own, on the rewrapped image: its dtype depends on the input's type.)
+        plain_norm = not any(isinstance(t, Normalize) and (t.inplace or t._std_zero) for t in self.transforms) \
+            and not any(isinstance(t, ToDtype) and isinstance(t.dtype, dict) for t in self.transforms)
         self._static = all(type(t) in (CenterCrop, ToDtype, ConvertImageDtype, Normalize) for t in self.transforms) \
             and plain_norm
         # The train pipeline (RandomCrop, flips, then converts): its draws and kernel run in one op call
