@@ -11,10 +11,11 @@ import zipfile
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from fastprep.text import BERTTokenizer, get_tokenizer, vocab as make_vocab
 from fastprep.text import _corpus
+import unicode_versions
 
 VOCAB = _corpus.bert_vocab_path()
 needs_bert_vocab = pytest.mark.skipif(VOCAB is None, reason="bert-base-uncased vocab.txt not found")
@@ -267,6 +268,9 @@ def _bert_pair():
 def test_invalid_utf8_in_packed_text_behaves_as_replacement_chars(raw):
     # HF sees Python's decoding with U+FFFD for malformed bytes; BERT's normalizer removes U+FFFD, so how
     # many replacement characters a malformed run becomes does not matter.
+    texts = [r.decode("utf-8", "replace") for r in raw]
+    # Valid sequences can spell a code point of the documented Unicode-version gap (b"\xd8\x9d" is U+061D).
+    assume(not any(unicode_versions.differs(ord(c)) for t in texts for c in t if ord(c) >= 0x80))
     tok, ref = _bert_pair()
     data = torch.tensor(list(b"".join(raw)), dtype=torch.uint8)
     offsets = torch.tensor([0] + list(torch.tensor([len(r) for r in raw], dtype=torch.int64).cumsum(0).tolist()),
@@ -275,8 +279,7 @@ def test_invalid_utf8_in_packed_text_behaves_as_replacement_chars(raw):
     ids, offs = torch.ops.fastprep.bert_tokenize(data, offsets, *table, tok._special_ids, True, True, tok._unk_id)
     ids, offs = ids.tolist(), offs.tolist()
     ours = [ids[offs[i]:offs[i + 1]] for i in range(len(raw))]
-    expected = [e.ids for e in ref.encode_batch([r.decode("utf-8", "replace") for r in raw],
-                                                add_special_tokens=False)]
+    expected = [e.ids for e in ref.encode_batch(texts, add_special_tokens=False)]
     assert ours == expected
 
 
