@@ -177,5 +177,7 @@ def test_per_type_dtype_on_single_inputs_and_its_warnings():
 def test_per_type_dtype_does_not_script():
     # As in v2 (whose transforms do not script at all); the torch.dtype form scripts.
     torch.jit.script(T.ToDtype(torch.float32, scale=True))
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError, match="per-type dtype dict does not script"):
         torch.jit.script(T.ToDtype(PER_TYPE))
+    with pytest.raises(RuntimeError, match="per-type dtype dict does not script"):
+        torch.jit.script(T.Compose([T.CenterCrop(8), T.ToDtype(PER_TYPE)]))

@@ -288,6 +288,16 @@ class ToDtype(_Transform):
         self.dtype = dtype
         self.scale = scale
 
+    @torch.jit.unused
+    def __prepare_scriptable__(self) -> "ToDtype":
+        # torch.jit.script calls this first: a clear error instead of TorchScript's on the dict attribute.
+        if isinstance(self.dtype, dict):
+            raise RuntimeError(
+                "ToDtype with a per-type dtype dict does not script (nor do torchvision v2's transforms); "
+                "script ToDtype(torch.float32, ...) with a torch.dtype, which converts images only"
+            )
+        return self
+
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_scripting():
             if isinstance(self.dtype, dict):
