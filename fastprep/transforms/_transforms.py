@@ -544,9 +544,9 @@ class RandomCrop(_Transform):
         if self.per_sample:
             raise ValueError("per_sample=True takes one batch of images, not a sample of several inputs")
         h, w = _S.query_size(flat, kinds)
-        ph, pw, _ = self._geometry(h, w)
         top, left, p = self._params(h, w)
         ch, cw = self.size[0], self.size[1]
+        ph, pw = h + p[2] + p[3], w + p[0] + p[1]  # the padded size the draws were made in
         return dict(needs_crop=ph > ch or pw > cw, top=top, left=left, height=ch, width=cw,
                     needs_pad=any(p), padding=[p[0], p[2], p[1], p[3]], _ours=(top, left, p))
 
