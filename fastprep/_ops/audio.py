@@ -11,24 +11,27 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 @functools.lru_cache(maxsize=None)
-def _stft_rejects_integers_as_not_implemented() -> bool:
-    # torch.stft's exception for an integer waveform, which torchaudio passes on, changed between the torch
-    # releases we build against (RuntimeError in 2.11, NotImplementedError in 2.14): ask the torch we run with,
-    # once, when the first integer waveform arrives (not at import).
+def _stft_integer_exception(dtype: torch.dtype, center: bool, pad_mode: str) -> type:
+    # The exception torchaudio passes on for a non-float waveform comes from torch.stft, or from the centre
+    # padding inside it, and changed between the torch releases we build against (2.11: RuntimeError from
+    # stft, but NotImplementedError from reflect-padding a bool tensor; 2.14: NotImplementedError): ask the
+    # torch we run with the same call on a tiny tensor, once per (dtype, center, pad_mode), not at import.
     try:
         with torch._C._DisableTorchDispatch():  # real tensors even when first asked under a fake / dispatch mode
-            torch.stft(torch.zeros(4, dtype=torch.long), 4, window=torch.ones(4), return_complex=True)
+            torch.stft(torch.zeros(8, dtype=dtype), 4, hop_length=1, window=torch.ones(4), center=center,
+                       pad_mode=pad_mode, return_complex=True)
     except NotImplementedError:
-        return True
+        return NotImplementedError
     except Exception:  # noqa: BLE001 - any other refusal is a RuntimeError for our purposes
-        return False
-    return False
+        return RuntimeError
+    return RuntimeError
 
 
-def integer_waveform_error(op: str, dtype: torch.dtype) -> Exception:
-    """The exception torch.stft (so torchaudio) raises for an integer waveform, with our message."""
-    msg = f"{op}: expected a tensor of floating point values, got {dtype}"
-    return NotImplementedError(msg) if _stft_rejects_integers_as_not_implemented() else RuntimeError(msg)
+def integer_waveform_error(op: str, dtype: torch.dtype, center: bool = True, pad_mode: str = "reflect") -> Exception:
+    """The exception torch.stft (so torchaudio) raises for a non-float waveform, with our message."""
+    return _stft_integer_exception(dtype, center, pad_mode)(
+        f"{op}: expected a tensor of floating point values, got {dtype}"
+    )
 
 
 def _n_frames(length: int, n_fft: int, hop_length: int, center: bool) -> int:
@@ -41,9 +44,9 @@ def _compute_dtype(waveform: torch.Tensor) -> torch.dtype:
     return torch.float64 if waveform.dtype == torch.float64 else torch.float32
 
 
-def _check_waveform(waveform: torch.Tensor, op: str) -> None:
+def _check_waveform(waveform: torch.Tensor, op: str, center: bool, pad_mode: str) -> None:
     if not (waveform.is_floating_point()):
-        raise integer_waveform_error(op, waveform.dtype)
+        raise integer_waveform_error(op, waveform.dtype, center, pad_mode)
     check_device(waveform, op)
 
 
@@ -66,7 +69,7 @@ def spectrogram(
     .. devices:: CPU CUDA
     .. properties:: Autograd TorchScript
     """
-    _check_waveform(waveform, "spectrogram")
+    _check_waveform(waveform, "spectrogram", center, pad_mode)
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.spectrogram.default(
         waveform.to(dtype), window.to(dtype), n_fft, hop_length, center, pad_mode, power, normalized
@@ -93,7 +96,7 @@ def mel_spectrogram(
     .. devices:: CPU CUDA
     .. properties:: Autograd TorchScript
     """
-    _check_waveform(waveform, "mel_spectrogram")
+    _check_waveform(waveform, "mel_spectrogram", center, pad_mode)
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.mel_spectrogram.default(
         waveform.to(dtype), window.to(dtype), fb.to(dtype), n_fft, hop_length, center, pad_mode, power, normalized
@@ -150,11 +153,12 @@ def _overlap_add(frames, hop: int, length: int):
     """
     batch, n_frames, n = frames.shape
     q, rem = divmod(n, hop)
-    if q + (rem > 0) > 8:
+    pieces = -(-n // hop)  # ceil, not q + (rem > 0): torch 2.11's symbolic shapes can't add a SymBool
+    if pieces > 8:
         return torch.nn.functional.fold(
             frames.transpose(1, 2), output_size=(1, length), kernel_size=(1, n), stride=(1, hop)
         ).reshape(batch, length)
-    chunks = max(n_frames + q + (rem > 0) - 1, -(-length // hop))
+    chunks = max(n_frames + pieces - 1, -(-length // hop))
     out = frames.new_zeros(batch, chunks, hop)
     whole = frames[:, :, : q * hop].unflatten(-1, (q, hop))  # a view: chunk j of frame f goes to f + j
     for j in range(q):
