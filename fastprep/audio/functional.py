@@ -35,13 +35,15 @@ def _norm_code(normalized: Union[str, bool]) -> int:
     return 1 if window_norm else (2 if frame_length_norm else 0)
 
 
-def _prepare(waveform: Tensor, pad: int, n_fft: int, hop_length: int, win_length: int, window: Tensor) -> Tensor:
+def _prepare(
+    waveform: Tensor, pad: int, n_fft: int, hop_length: int, win_length: int, window: Tensor, center: bool, pad_mode: str
+) -> Tensor:
     # Same exception types as torch.stft (RuntimeError) for the framing arguments.
     if not waveform.is_floating_point():
         # torch.stft's exception type for integer input (what torchaudio raises), which depends on torch's release;
         # TorchScript turns any raise into its own RuntimeError.
         if not torch.jit.is_scripting():
-            raise _integer_waveform_error("spectrogram", waveform.dtype)
+            raise _integer_waveform_error("spectrogram", waveform.dtype, center, pad_mode)
         raise RuntimeError("spectrogram: expected a tensor of floating point values, got " + str(waveform.dtype))
     if n_fft < 1:
         raise RuntimeError("stft: expected 0 < n_fft, but got n_fft=" + str(n_fft))
@@ -72,11 +74,11 @@ def _compute_dtype(waveform: Tensor) -> torch.dtype:
 
 def _op_inputs(
     waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_length: int, win_length: int,
-    normalized: Union[bool, str], op: str,
+    normalized: Union[bool, str], center: bool, pad_mode: str, op: str,
 ) -> Tuple[Tensor, int]:
     """Checks shared by spectrogram and mel_spectrogram: the padded waveform and the op's normalization code."""
     norm = _norm_code(normalized)
-    waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window)
+    waveform = _prepare(waveform, pad, n_fft, hop_length, win_length, window, center, pad_mode)
     if not torch.jit.is_scripting():
         _check_device(waveform, op)
     return waveform, norm
@@ -112,7 +114,9 @@ def spectrogram(
         )
     if not onesided:
         raise ValueError("fastprep.audio.functional.spectrogram supports onesided=True only")
-    waveform, norm = _op_inputs(waveform, pad, window, n_fft, hop_length, win_length, normalized, "spectrogram")
+    waveform, norm = _op_inputs(
+        waveform, pad, window, n_fft, hop_length, win_length, normalized, center, pad_mode, "spectrogram"
+    )
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.spectrogram(
         waveform.to(dtype), window.to(dtype), n_fft, hop_length, center, pad_mode, power, norm
@@ -142,7 +146,9 @@ def mel_spectrogram(
 
     .. properties:: Autograd TorchScript
     """
-    waveform, norm = _op_inputs(waveform, pad, window, n_fft, hop_length, win_length, normalized, "mel_spectrogram")
+    waveform, norm = _op_inputs(
+        waveform, pad, window, n_fft, hop_length, win_length, normalized, center, pad_mode, "mel_spectrogram"
+    )
     dtype = _compute_dtype(waveform)
     out = torch.ops.fastprep.mel_spectrogram(
         waveform.to(dtype), window.to(dtype), fb.to(dtype), n_fft, hop_length, center, pad_mode, power, norm
