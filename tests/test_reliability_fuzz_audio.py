@@ -201,6 +201,25 @@ def test_integer_waveform_rejected_like_torchaudio(dtype, center, pad_mode):
     check_same_outcome(ref, ours, _close)
 
 
+@pytest.mark.parametrize("center,pad_mode", [(True, "reflect"), (True, "constant"), (False, "reflect")])
+@pytest.mark.parametrize("dtype", [torch.int16, torch.bool])
+def test_integer_waveform_op_raises_like_stft(dtype, center, pad_mode):
+    # The ops called directly (torch.ops, C++ deployments) answer as torch.stft does for the same call.
+    x = torch.ones(1, 1000, dtype=dtype)
+    w = torch.hann_window(400)
+    fb = torch.rand(201, 8)
+
+    def stft():
+        return torch.stft(x, 400, 160, window=w, center=center, pad_mode=pad_mode, return_complex=True)
+
+    ref, ours = call_both(stft, lambda: torch.ops.fastprep.spectrogram.default(x, w, 400, 160, center, pad_mode, 2.0, 0))
+    check_same_outcome(ref, ours, _close)
+    ref, ours = call_both(
+        stft, lambda: torch.ops.fastprep.mel_spectrogram.default(x, w, fb, 400, 160, center, pad_mode, 2.0, 0)
+    )
+    check_same_outcome(ref, ours, _close)
+
+
 # Regression: 1-D / 0-D input once read before the sizes vector; torchaudio raises IndexError.
 @pytest.mark.parametrize("shape", [(5,), (0,), ()])
 def test_amplitude_to_db_low_rank_top_db(shape):

@@ -14,7 +14,7 @@ at::Tensor spectrogram_composite(const at::Tensor& waveform, const at::Tensor& w
                                  const std::optional<at::Tensor>& fb, int64_t n_fft, int64_t hop_length, bool center,
                                  c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
   const char* op = fb.has_value() ? "mel_spectrogram" : "spectrogram";
-  check_kernel_inputs(waveform, power, op);
+  check_kernel_inputs(waveform, power, center, pad_mode, op);
   TORCH_CHECK_VALUE(!fb.has_value() || power.has_value(), "mel_spectrogram: power must be given with a filterbank");
   const std::string mode(pad_mode);
   const Geometry g = make_geometry(waveform, window, n_fft, hop_length, center, mode);

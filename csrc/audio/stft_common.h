@@ -65,34 +65,36 @@ inline int parse_pad_mode(const std::string& mode) {
                     "'");
 }
 
-// torch.stft's exception for an integer waveform, which torchaudio passes on, changed between the torch
-// releases we build against (RuntimeError in 2.11, NotImplementedError in 2.14): asked of this torch, once.
-inline bool stft_rejects_integers_as_not_implemented() {
-  static const bool not_implemented = [] {
-    try {
-      at::stft(at::zeros({4}, at::kLong), 4, std::nullopt, std::nullopt, at::ones({4}), false, std::nullopt, true);
-    } catch (const c10::NotImplementedError&) {
-      return true;
-    } catch (const std::exception&) {
-    }
-    return false;
-  }();
-  return not_implemented;
+// The exception torchaudio passes on for a non-float waveform comes from torch.stft, or from the centre padding
+// inside it, and differs between the torch releases we build against (2.11: RuntimeError from stft, but
+// NotImplementedError from reflect-padding a bool tensor; 2.14: NotImplementedError): ask this torch the same
+// call on a tiny tensor. Only this error path pays for it.
+inline bool stft_rejects_as_not_implemented(at::ScalarType dtype, bool center, const std::string& pad_mode) {
+  try {
+    at::stft(at::zeros({8}, at::TensorOptions().dtype(dtype)), 4, 1, std::nullopt, at::ones({4}), center, pad_mode,
+             false, std::nullopt, true);
+  } catch (const c10::NotImplementedError&) {
+    return true;
+  } catch (const std::exception&) {
+  }
+  return false;
 }
 
-inline void check_floating_waveform(const at::Tensor& waveform, const char* op) {
+inline void check_floating_waveform(const at::Tensor& waveform, const char* op, bool center,
+                                    const std::string& pad_mode) {
   if (at::isFloatingType(waveform.scalar_type())) {
     return;
   }
-  TORCH_CHECK_NOT_IMPLEMENTED(!stft_rejects_integers_as_not_implemented(), op,
+  TORCH_CHECK_NOT_IMPLEMENTED(!stft_rejects_as_not_implemented(waveform.scalar_type(), center, pad_mode), op,
                               ": waveform must be a floating point tensor, got ", waveform.scalar_type());
   TORCH_CHECK(false, op, ": waveform must be a floating point tensor, got ", waveform.scalar_type());
 }
 
 // What every spectrogram kernel accepts: float32 / float64 (the Python wrappers
 // compute half types in float32) and a positive power.
-inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double> power, const char* op) {
-  check_floating_waveform(waveform, op);
+inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double> power, bool center,
+                                c10::string_view pad_mode, const char* op) {
+  check_floating_waveform(waveform, op, center, std::string(pad_mode));
   TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble, op,
                     ": the op computes in float32 or float64, got ", waveform.scalar_type());
   TORCH_CHECK_VALUE(!power.has_value() || *power > 0, op, ": power must be > 0, got ", *power);
@@ -102,7 +104,7 @@ inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double
 // exception types) and returns the framing.
 inline Geometry make_geometry(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop,
                               bool center, const std::string& pad_mode) {
-  check_floating_waveform(waveform, "spectrogram");
+  check_floating_waveform(waveform, "spectrogram", center, pad_mode);
   TORCH_CHECK(waveform.dim() >= 1, "spectrogram: waveform must have a time dimension, got a 0-d tensor");
   TORCH_CHECK(n_fft > 0, "stft: expected 0 < n_fft, but got n_fft=", n_fft);
   TORCH_CHECK(hop > 0, "stft: expected hop_length > 0, but got hop_length=", hop);

@@ -309,7 +309,7 @@ void prepare(Prepared<T>& p, const at::Tensor& waveform, const at::Tensor& windo
 
 at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
                            bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
-  detail::check_kernel_inputs(waveform, power, "spectrogram");
+  detail::check_kernel_inputs(waveform, power, center, pad_mode, "spectrogram");
   if (detail::cpu_fft_size_prefers_composite(n_fft)) {
     return detail::spectrogram_composite(waveform, window, std::nullopt, n_fft, hop_length, center, pad_mode, power,
                                          normalized);
@@ -366,7 +366,7 @@ at::Tensor spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window,
 at::Tensor mel_spectrogram_cpu(const at::Tensor& waveform, const at::Tensor& window, const at::Tensor& fb,
                                int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode, double power,
                                int64_t normalized) {
-  detail::check_kernel_inputs(waveform, power, "mel_spectrogram");
+  detail::check_kernel_inputs(waveform, power, center, pad_mode, "mel_spectrogram");
   if (detail::cpu_fft_size_prefers_composite(n_fft)) {
     return detail::spectrogram_composite(waveform, window, fb, n_fft, hop_length, center, pad_mode, power, normalized);
   }
@@ -489,22 +489,25 @@ at::Tensor spectrogram_backward_cpu(const at::Tensor& grad, const at::Tensor& wa
           for (int64_t k = 0; k < nb; ++k) load_valid(gp + (row * nb + k) * g.n_frames + f0).store(gs + k * L);
         }
         const double pw = *power;
-        for (int64_t k = 0; k < nb && pw == 2.0; ++k) {
-          const P coef = P(T(k >= 1 && k < last_interior ? 1 : 2)) * P::load(gs + k * L);  // 2 * half * gs
-          (P::load(xr + k * L) * coef).store(xr + k * L);
-          (P::load(xi + k * L) * coef).store(xi + k * L);
-        }
-        for (int64_t k = 0; k < nb && pw != 2.0; ++k) {
-          const T half = k >= 1 && k < last_interior ? T(0.5) : T(1);
-          for (int l = 0; l < L; ++l) {
-            const T re = xr[k * L + l], im = xi[k * L + l];
-            // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
-            const T mag = std::sqrt(re * re + im * im);
-            const T dm = pw == 1.0 ? T(1) / mag
-                                   : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
-            const T coef = mag > T(0) ? dm * gs[k * L + l] * half : T(0);
-            xr[k * L + l] = re * coef;
-            xi[k * L + l] = im * coef;
+        if (pw == 2.0) {
+          for (int64_t k = 0; k < nb; ++k) {
+            const P coef = P(T(k >= 1 && k < last_interior ? 1 : 2)) * P::load(gs + k * L);  // 2 * half * gs
+            (P::load(xr + k * L) * coef).store(xr + k * L);
+            (P::load(xi + k * L) * coef).store(xi + k * L);
+          }
+        } else {
+          for (int64_t k = 0; k < nb; ++k) {
+            const T half = k >= 1 && k < last_interior ? T(0.5) : T(1);
+            for (int l = 0; l < L; ++l) {
+              const T re = xr[k * L + l], im = xi[k * L + l];
+              // d|X|^p = p |X|^(p - 2) Re(conj(X) dX); zero where X is (sgn's convention for p = 1).
+              const T mag = std::sqrt(re * re + im * im);
+              const T dm = pw == 1.0 ? T(1) / mag
+                                     : static_cast<T>(pw) * static_cast<T>(std::pow(mag, static_cast<T>(pw - 2.0)));
+              const T coef = mag > T(0) ? dm * gs[k * L + l] * half : T(0);
+              xr[k * L + l] = re * coef;
+              xi[k * L + l] = im * coef;
+            }
           }
         }
       } else {

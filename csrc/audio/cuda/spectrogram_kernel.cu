@@ -395,7 +395,7 @@ Params<T> make_params(const Geometry& g, const DevicePlan& dp, bool real_trick, 
 
 at::Tensor spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window, int64_t n_fft, int64_t hop_length,
                             bool center, c10::string_view pad_mode, std::optional<double> power, int64_t normalized) {
-  detail::check_kernel_inputs(waveform, power, "spectrogram");
+  detail::check_kernel_inputs(waveform, power, center, pad_mode, "spectrogram");
   const c10::cuda::CUDAGuard guard(waveform.device());
   const Geometry g = detail::make_geometry(waveform, window, n_fft, hop_length, center, std::string(pad_mode));
   if (detail::fft_size_needs_composite(n_fft)) {
@@ -429,7 +429,7 @@ at::Tensor spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window
 at::Tensor mel_spectrogram_cuda(const at::Tensor& waveform, const at::Tensor& window, const at::Tensor& fb,
                                 int64_t n_fft, int64_t hop_length, bool center, c10::string_view pad_mode,
                                 double power, int64_t normalized) {
-  detail::check_kernel_inputs(waveform, power, "mel_spectrogram");
+  detail::check_kernel_inputs(waveform, power, center, pad_mode, "mel_spectrogram");
   const c10::cuda::CUDAGuard guard(waveform.device());
   const Geometry g = detail::make_geometry(waveform, window, n_fft, hop_length, center, std::string(pad_mode));
   detail::check_fb(fb, g, waveform);
