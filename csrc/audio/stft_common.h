@@ -68,11 +68,13 @@ inline int parse_pad_mode(const std::string& mode) {
 // The exception torchaudio passes on for a non-float waveform comes from torch.stft, or from the centre padding
 // inside it, and differs between the torch releases we build against (2.11: RuntimeError from stft, but
 // NotImplementedError from reflect-padding a bool tensor; 2.14: NotImplementedError): ask this torch the same
-// call on a tiny tensor. Only this error path pays for it.
+// call on a tiny tensor, as Python's torch.stft makes it: the centre padding by F.pad on a 3-d view, then ATen's
+// stft without centring (ATen's own centring checks in another order). Only this error path pays for it.
 inline bool stft_rejects_as_not_implemented(at::ScalarType dtype, bool center, const std::string& pad_mode) {
   try {
-    at::stft(at::zeros({8}, at::TensorOptions().dtype(dtype)), 4, 1, std::nullopt, at::ones({4}), center, pad_mode,
-             false, std::nullopt, true);
+    at::Tensor x = at::zeros({1, 1, 8}, at::TensorOptions().dtype(dtype));
+    if (center) x = at::pad(x, {2, 2}, pad_mode);
+    at::stft(x.view({-1}), 4, 1, std::nullopt, at::ones({4}), false, std::nullopt, true);
   } catch (const c10::NotImplementedError&) {
     return true;
   } catch (const std::exception&) {
