@@ -5,6 +5,8 @@
 # _build_info, and .gpu/fastprep/SOURCES.sha256 (csrc, setup.py): scripts/gpu_check.sh uses it when its
 # sources match the tree's and builds on the device otherwise. Carry it with the run:
 #   run(carry=[".gpu/fastprep", ".gpu/vocab.txt"], command="bash scripts/gpu_check.sh")
+# With --cpu-tests it then runs the whole CPU suite on that build, against torch 2.11's own torchvision and
+# torchaudio (the pins below; the test tools as requirements.txt pins them): CI runs only torch 2.14.
 set -euo pipefail
 R=$(cd "$(dirname "$0")/.." && pwd)
 PY_VERSION=${PY_VERSION:-3.12}
@@ -17,6 +19,8 @@ V=${PREBUILD_VENV:-/tmp/fastprep-gpu-venv$PY_VERSION}
 W=${PREBUILD_DIR:-/tmp/fastprep-gpu-build}
 export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda} FASTPREP_CUDA=1 TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 export MAX_JOBS=${MAX_JOBS:-2}
+CPU_TESTS=0
+[ "${1:-}" = "--cpu-tests" ] && CPU_TESTS=1
 
 [ -x "$V/bin/python" ] || "$PY" -m venv "$V"
 "$V/bin/python" -c "import torch; assert torch.__version__.startswith('$TORCH_VERSION')" 2>/dev/null ||
@@ -40,3 +44,10 @@ strip --strip-debug "$R"/.gpu/fastprep/_C*.so # debug info is most of the file; 
 (cd "$R" && bash scripts/gpu_sources_hash.sh) > "$R/.gpu/fastprep/SOURCES.sha256"
 ls -la "$R"/.gpu/fastprep/_C*.so
 echo "prebuilt for Python $PY_VERSION, torch $("$V/bin/python" -c 'import torch; print(torch.__version__)'): .gpu/fastprep"
+
+if [ $CPU_TESTS = 1 ]; then
+  # torchvision / torchaudio built for this torch; everything else as the pinned environment has it.
+  "$V/bin/pip" install -q "torchvision==${TORCHVISION_VERSION:-0.26.0}" "torchaudio==${TORCHAUDIO_VERSION:-2.11.0}" \
+    $(grep -Ev '^(#|torch|torchvision|torchaudio|ninja|setuptools|wheel)' "$R/requirements.txt")
+  (cd "$W" && PYTHONPATH=. "$V/bin/python" -m pytest tests -q -p no:cacheprovider)
+fi
