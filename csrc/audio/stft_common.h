@@ -70,7 +70,7 @@ inline int parse_pad_mode(const std::string& mode) {
 // NotImplementedError from reflect-padding a bool tensor; 2.14: NotImplementedError): ask this torch the same
 // call on a tiny tensor, as Python's torch.stft makes it: the centre padding by F.pad on a 3-d view, then ATen's
 // stft without centring (ATen's own centring checks in another order). Only this error path pays for it.
-inline bool stft_rejects_as_not_implemented(at::ScalarType dtype, bool center, const std::string& pad_mode) {
+inline bool stft_rejects_as_not_implemented(at::ScalarType dtype, bool center, c10::string_view pad_mode) {
   try {
     at::Tensor x = at::zeros({1, 1, 8}, at::TensorOptions().dtype(dtype));
     if (center) x = at::pad(x, {2, 2}, pad_mode);
@@ -83,7 +83,7 @@ inline bool stft_rejects_as_not_implemented(at::ScalarType dtype, bool center, c
 }
 
 inline void check_floating_waveform(const at::Tensor& waveform, const char* op, bool center,
-                                    const std::string& pad_mode) {
+                                    c10::string_view pad_mode) {
   if (at::isFloatingType(waveform.scalar_type())) {
     return;
   }
@@ -96,7 +96,7 @@ inline void check_floating_waveform(const at::Tensor& waveform, const char* op, 
 // compute half types in float32) and a positive power.
 inline void check_kernel_inputs(const at::Tensor& waveform, std::optional<double> power, bool center,
                                 c10::string_view pad_mode, const char* op) {
-  check_floating_waveform(waveform, op, center, std::string(pad_mode));
+  check_floating_waveform(waveform, op, center, pad_mode);
   TORCH_CHECK_VALUE(waveform.scalar_type() == at::kFloat || waveform.scalar_type() == at::kDouble, op,
                     ": the op computes in float32 or float64, got ", waveform.scalar_type());
   TORCH_CHECK_VALUE(!power.has_value() || *power > 0, op, ": power must be > 0, got ", *power);
