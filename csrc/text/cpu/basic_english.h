@@ -553,8 +553,10 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
   }
   parallel_chunks(nchunks, nbytes, [&](const auto& next) {
     LineScratch scratch;
+    // Filled here and handed over at the chunk's end: chunk_ids' vector objects share cache lines, and a
+    // push_back into them from two threads at once moves a line between cores on every token.
+    std::vector<int64_t> out;
     for (int64_t c; (c = next()) >= 0;) {
-      auto& out = chunk_ids[c];
       const int64_t first = c * kChunk, last = std::min(batch, (c + 1) * kChunk);
       int64_t chunk_bytes = 0;
       for (int64_t b = first; b < last; ++b) {
@@ -584,6 +586,7 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
         });
         counts[b] = static_cast<int64_t>(out.size() - before);
       }
+      chunk_ids[c].swap(out); // leaves `out` empty (chunk_ids[c] was)
     }
   });
   for (int64_t c = 0; c < nchunks; ++c) {

@@ -67,8 +67,10 @@ Rows tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
   rows.length.resize(batch);
   detail::parallel_chunks(nchunks, offs[batch] - offs[0], [&](const auto& next) {
     detail::WordBuffer w;
+    // Filled here and handed over at the chunk's end: rows.ids' vector objects share cache lines, and a
+    // push_back into them from two threads at once moves a line between cores on every token.
+    std::vector<int32_t> out;
     for (int64_t c; (c = next()) >= 0;) {
-      auto& out = rows.ids[c];
       // About one id per 5 bytes of text: one reservation covers most chunks.
       out.reserve(static_cast<size_t>((offs[std::min(batch, (c + 1) * kChunk)] - offs[c * kChunk]) / 4 + 16));
       for (int64_t b = c * kChunk; b < std::min(batch, (c + 1) * kChunk); ++b) {
@@ -85,6 +87,7 @@ Rows tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
         rows.start[b] = before;
         rows.length[b] = static_cast<int64_t>(out.size()) - before;
       }
+      rows.ids[c].swap(out); // leaves `out` empty (rows.ids[c] was)
     }
   });
   return rows;
