@@ -553,8 +553,7 @@ std::tuple<at::Tensor, at::Tensor> basic_english_lookup_batch(int64_t batch, con
   }
   parallel_chunks(nchunks, nbytes, [&](const auto& next) {
     LineScratch scratch;
-    // Filled here and handed over at the chunk's end: chunk_ids' vector objects share cache lines, and a
-    // push_back into them from two threads at once moves a line between cores on every token.
+    // This task's ids of the chunk in hand, swapped into place at its end (parallel_chunks: false sharing).
     std::vector<int64_t> out;
     for (int64_t c; (c = next()) >= 0;) {
       const int64_t first = c * kChunk, last = std::min(batch, (c + 1) * kChunk);

@@ -67,8 +67,7 @@ Rows tokenize_rows(const at::Tensor& text_bytes, const at::Tensor& text_offsets,
   rows.length.resize(batch);
   detail::parallel_chunks(nchunks, offs[batch] - offs[0], [&](const auto& next) {
     detail::WordBuffer w;
-    // Filled here and handed over at the chunk's end: rows.ids' vector objects share cache lines, and a
-    // push_back into them from two threads at once moves a line between cores on every token.
+    // This task's ids of the chunk in hand, swapped into place at its end (parallel_chunks: false sharing).
     std::vector<int32_t> out;
     for (int64_t c; (c = next()) >= 0;) {
       // About one id per 5 bytes of text: one reservation covers most chunks.

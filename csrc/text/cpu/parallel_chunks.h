@@ -16,7 +16,9 @@ namespace detail {
 constexpr int64_t kMinParallelBytes = 1 << 16;
 
 // Calls body(next) once per task; body loops `for (int64_t c; (c = next()) >= 0;)` and keeps its scratch
-// buffers across the chunks it takes.
+// buffers across the chunks it takes. A chunk's growing output belongs in a task-local buffer, handed over at
+// the chunk's end: per-chunk containers sit side by side in memory, and appending to them from several
+// threads writes shared cache lines on every element (false sharing: 1.1x from a second thread, not 1.9x).
 template <class Body>
 void parallel_chunks(int64_t nchunks, int64_t nbytes, const Body& body) {
   std::atomic<int64_t> counter{0};
