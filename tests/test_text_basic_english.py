@@ -336,6 +336,52 @@ def test_pack_strings_entry_is_each_str_utf8(threads):
         assert _C._pack_strings_fast(bad) is NotImplemented
 
 
+# The str encoder (csrc/text/cpu/utf8_encode.cpp) works 16 code units at a time where the CPU has AVX-512
+# VBMI2: every UTF-8 length boundary at every lane of a block and of a tail, in each kind of str, and a lone
+# surrogate at every lane, give str.encode()'s bytes / the decline. Also run with that path turned off.
+_BOUNDARIES = {1: ["a", "\x7f", "\x80", "\xff"],
+               2: ["a", "\x7f", "\x80", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff"],
+               4: ["a", "\x80", "\u0800", "\uffff", "\U00010000", "\U0010ffff"]}
+_WIDEST = {1: "\xe9", 2: "\u044f", 4: "\U0001f600"}  # forces the str's kind
+
+
+def test_str_encoder_lanes_and_tails():
+    from fastprep import _C
+
+    texts = []
+    for kind, chars in _BOUNDARIES.items():
+        for n in range(0, 50):
+            for ch in chars:
+                for at in range(n):
+                    s = [_WIDEST[kind]] * n
+                    s[at] = ch
+                    texts.append(_new_str("".join(s)))
+    data, offsets = _C._pack_strings_fast(texts)
+    assert bytes(data.numpy().tobytes()) == b"".join(x.encode("utf-8") for x in texts)
+    assert offsets.tolist() == [0] + list(itertools.accumulate(len(x.encode("utf-8")) for x in texts))
+    v = build_vocab_from_iterator([["a"]], specials=["<unk>"])
+    v.set_default_index(0)
+    for kind, wide in ((2, "\u044f"), (4, "\U0001f600")):
+        for n in (1, 15, 16, 17, 33):
+            for at in range(n):
+                s = [wide] * n
+                s[at] = "\udfff"
+                bad = [_new_str("".join(s))]
+                assert _C._pack_strings_fast(bad) is NotImplemented, (kind, n, at)
+                assert _C._basic_english_lookup_fast(bad, v.vocab) is NotImplemented, (kind, n, at)
+
+
+def test_str_encoder_without_avx512():
+    from reliability_utils import run_child
+
+    rc, out = run_child(f"""
+        import sys, pytest
+        sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", {__file__!r},
+                              "-k", "test_str_encoder_lanes_and_tails or reads_every_kind or pack_strings_entry"]))
+        """, timeout=600, env={"FASTPREP_CPU_ISA": "avx2"})
+    assert rc == 0 and "5 passed" in out, out[-3000:]
+
+
 def test_fast_entry_rejects_a_non_vocab():
     from fastprep import _C
 

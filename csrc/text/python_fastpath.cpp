@@ -22,25 +22,12 @@
 
 #include "common/python_module.h"
 #include "text/cpu/basic_english.h"
+#include "text/cpu/utf8_encode.h"
 #include "text/vocab.h"
 
 namespace fastprep {
 namespace text {
 namespace {
-
-// UTF-8 of n code units (Py_UCS1/2/4, no lone surrogate) into out: utf8_length's count of bytes. (Branch-free
-// variants with 4-byte stores measured slower on mixed-script text.)
-template <class Unit>
-void encode_units(const Unit* s, int64_t n, uint8_t* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t c = s[i];
-    if (c < 0x80) {
-      *out++ = static_cast<uint8_t>(c);
-    } else {
-      out += detail::encode_utf8(c, out);
-    }
-  }
-}
 
 // The UTF-8 length of n code units, or -1 when one is a lone surrogate. Branch-free, so it vectorizes.
 template <class Unit>
@@ -123,20 +110,10 @@ struct StrLines {
   // Writes line b's UTF-8, its utf8_size(b) >= 0 bytes, to out.
   void write_utf8(int64_t b, uint8_t* out) const {
     const Line& l = lines[b];
-    switch (l.kind) {
-      case 0:
-        if (l.len > 0) {
-          std::memcpy(out, l.data, static_cast<size_t>(l.len));
-        }
-        return;
-      case 1:
-        encode_units(static_cast<const Py_UCS1*>(l.data), l.len, out);
-        return;
-      case 2:
-        encode_units(static_cast<const Py_UCS2*>(l.data), l.len, out);
-        return;
-      default:
-        encode_units(static_cast<const Py_UCS4*>(l.data), l.len, out);
+    if (l.kind != 0) {
+      detail::encode_code_units(l.data, l.kind, l.len, out);
+    } else if (l.len > 0) {
+      std::memcpy(out, l.data, static_cast<size_t>(l.len));
     }
   }
 
@@ -157,15 +134,16 @@ struct StrLines {
     if (l.kind == 0) {
       return {static_cast<const char*>(l.data), static_cast<size_t>(l.len)};
     }
-    const int64_t n = utf8_size(b);
+    // One pass into room for the longest encoding (the exact size would be a second pass over the units).
+    const auto room = static_cast<size_t>(detail::utf8_capacity(l.kind, l.len));
+    if (buf.size() < room) {
+      buf.resize(std::max(room, 2 * buf.size())); // only grows: no refill per line
+    }
+    const int64_t n = detail::encode_code_units(l.data, l.kind, l.len, reinterpret_cast<uint8_t*>(&buf[0]));
     if (n < 0) {
       surrogate.store(true, std::memory_order_relaxed);
       return {buf.data(), 0};
     }
-    if (buf.size() < static_cast<size_t>(n)) {
-      buf.resize(std::max(static_cast<size_t>(n), 2 * buf.size())); // only grows: no refill per line
-    }
-    write_utf8(b, reinterpret_cast<uint8_t*>(&buf[0]));
     return {buf.data(), static_cast<size_t>(n)};
   }
 };
