@@ -1,14 +1,17 @@
-"""Gradients w.r.t. the waveform: gradcheck in float64 and agreement with torchaudio's autograd."""
+"""Gradients: gradcheck in float64 and agreement with torchaudio's autograd, w.r.t. the waveform (the fused
+backward) and beyond it: second order, forward mode, torch.func, the window and the filterbank."""
 
 import warnings
 
 import pytest
 import torch
+import torchaudio.functional as TAF
 import torchaudio.transforms as TAT
 
 import fastprep.audio as FA
+import fastprep.audio.functional as FAF
 from fastprep._ops import audio as ops
-from audio_cases import synthetic
+from audio_cases import rel_err, synthetic
 from common import cpu_and_cuda
 
 
@@ -109,3 +112,81 @@ def test_gradient_of_composite_fft_sizes_matches_torchaudio(n_fft, power, device
         y = m(xx)
         ((torch.view_as_real(y) if power is None else y) * g).sum().backward()
     torch.testing.assert_close(xb.grad, xa.grad, rtol=0, atol=1e-10 * xa.grad.abs().max().item())
+
+
+def _grad_modules(M, dtype, device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [M.Spectrogram(n_fft=64, hop_length=16).to(device, dtype),
+                M.Spectrogram(n_fft=63, hop_length=20, power=1.0, normalized=True).to(device, dtype),
+                M.MelSpectrogram(n_fft=64, hop_length=16, n_mels=8).to(device, dtype)]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_second_order_gradients_match_torchaudio(device):
+    # A gradient penalty differentiates the gradient itself (create_graph=True).
+    x = synthetic(batch=(2,), length=400, dtype=torch.float64, device=device)
+    for ours, ref in zip(_grad_modules(FA, torch.float64, device), _grad_modules(TAT, torch.float64, device)):
+        got = []
+        for m in (ours, ref):
+            xg = x.clone().requires_grad_()
+            (g,) = torch.autograd.grad(m(xg).square().sum(), xg, create_graph=True)
+            got.append(torch.autograd.grad(g.square().sum(), xg)[0])
+        assert got[1].abs().max() > 0
+        assert rel_err(got[0], got[1]) <= 1e-10
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_gradgradcheck(device):
+    x = torch.randn(2, 40, dtype=torch.float64, device=device, requires_grad=True)
+    for m in (FA.Spectrogram(n_fft=16, hop_length=4), FA.MelSpectrogram(n_fft=16, hop_length=4, n_mels=3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert torch.autograd.gradgradcheck(m.to(device, torch.float64), (x,))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_forward_mode_and_torch_func_match_torchaudio(device):
+    import torch.autograd.forward_ad as fwAD
+
+    x = synthetic(batch=(1,), length=300, dtype=torch.float64, device=device)
+    t = torch.randn_like(x)
+    for ours, ref in zip(_grad_modules(FA, torch.float64, device), _grad_modules(TAT, torch.float64, device)):
+        want = torch.func.jvp(ref, (x,), (t,))[1]
+        assert rel_err(torch.func.jvp(ours, (x,), (t,))[1], want) <= 1e-10
+        with fwAD.dual_level():
+            assert rel_err(fwAD.unpack_dual(ours(fwAD.make_dual(x, t))).tangent, want) <= 1e-10
+        grad = [torch.func.grad(lambda v, m=m: m(v).square().sum())(x) for m in (ours, ref)]
+        assert rel_err(grad[0], grad[1]) <= 1e-10
+        jac = [torch.func.jacrev(lambda v, m=m: m(v).sum((-2, -1)))(x[..., :80]) for m in (ours, ref)]
+        assert rel_err(jac[0], jac[1]) <= 1e-10
+        batch = x.expand(3, 1, -1) * torch.arange(1.0, 4.0, dtype=x.dtype, device=device).view(3, 1, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # vmap runs the fused op per example (no batching rule)
+            assert rel_err(torch.func.vmap(ours)(batch), torch.func.vmap(ref)(batch)) <= 1e-10
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+def test_window_and_filterbank_gradients_match_torchaudio(dtype, device):
+    # Learnable front ends: the window and the filterbank as parameters get torchaudio's gradients, alongside
+    # the waveform's.
+    x = synthetic(batch=(2,), length=2000, dtype=dtype, device=device)
+    grads = []
+    for M in (FA, TAT):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = M.MelSpectrogram(n_fft=128, hop_length=32, n_mels=16).to(device, dtype)
+        m.spectrogram.window = torch.nn.Parameter(m.spectrogram.window)
+        m.mel_scale.fb = torch.nn.Parameter(m.mel_scale.fb)
+        xg = x.clone().requires_grad_()
+        m(xg).log1p().sum().backward()
+        grads.append((xg.grad, m.spectrogram.window.grad, m.mel_scale.fb.grad))
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    for got, want in zip(*grads):
+        assert got is not None and rel_err(got, want) <= tol
+    w = torch.hann_window(64, dtype=dtype, device=device, requires_grad=True)
+    FAF.spectrogram(x, 0, w, 64, 16, 64, None, False).abs().sum().backward()
+    wr = w.detach().clone().requires_grad_()
+    TAF.spectrogram(x, 0, wr, 64, 16, 64, None, False).abs().sum().backward()
+    assert rel_err(w.grad, wr.grad) <= tol

@@ -71,7 +71,10 @@ def _both(name, **kw):
     ("MelScale", dict(f_min=9000.0, f_max=8000.0, x=torch.randn(201, 10))),
     ("MelScale", dict(mel_scale="bark", x=torch.randn(201, 10))),
     ("MelScale", dict(norm="l2", x=torch.randn(201, 10))),
+    ("Spectrogram", dict(pad_mode="zeros", x=torch.randn(1, 1000))),
+    ("MelSpectrogram", dict(pad_mode="mirror", x=torch.randn(1, 1000))),
     ("AmplitudeToDB", dict(top_db=-1.0, x=torch.rand(10, 10))),
+    ("AmplitudeToDB", dict(x=torch.randn(10, 10, dtype=torch.complex64))),
     ("MFCC", dict(n_mfcc=200, x=torch.randn(1, 1000))),
     ("MFCC", dict(dct_type=3, x=torch.randn(1, 1000))),
 ])
@@ -81,6 +84,14 @@ def test_rejects_bad_input_like_torchaudio(name, kw):
     assert our_err is not None, f"fastprep accepted input that torchaudio rejects with {ref_err!r}"
     assert type(our_err) is type(ref_err), f"ours: {our_err!r}  torchaudio: {ref_err!r}"
     assert str(our_err)  # a message, not a bare exception
+
+
+@pytest.mark.parametrize("dtype", (torch.int64, torch.uint8, torch.bool))
+def test_amplitude_to_db_accepts_integer_input_like_torchaudio(dtype):
+    x = torch.randint(0, 5, (2, 6, 7)).to(dtype)
+    want = TAT.AmplitudeToDB(top_db=40.0)(x)
+    got = FA.AmplitudeToDB(top_db=40.0)(x)
+    assert got.dtype == want.dtype and torch.equal(got, want)
 
 
 def test_equal_f_min_f_max_matches_torchaudio():

@@ -182,15 +182,61 @@ def test_rejects_other_log_mel_sizes(device):
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
 @pytest.mark.parametrize("dtype", (torch.float16, torch.bfloat16))
-def test_half_inputs_computed_in_float32(dtype, device):
+@pytest.mark.parametrize("name", ("Spectrogram", "MelSpectrogram", "MFCC"))
+def test_half_inputs_computed_in_float32(name, dtype, device):
+    # torch.stft promotes the waveform with the module's float32 window: a float32 result, as torchaudio's
+    # (no float16 overflow of a loud power spectrum either).
     x = synthetic(batch=(2,), length=4000, dtype=torch.float32, device=device).to(dtype)
-    ours = FA.MelSpectrogram(n_mels=64).to(device)
-    ref = TAT.MelSpectrogram(n_mels=64).to(device)
+    ref, ours = _pair(name, torch.float32, device)
     out = ours(x)
-    assert out.dtype == dtype
-    expected = ref(x.float())
-    # Bounded by the half type's own rounding of the float32 result.
-    assert rel_err(out.float(), expected) <= 1e-2
+    assert out.dtype == torch.float32
+    assert rel_err(out, ref(x.float())) <= TOL[torch.float32]
+    if device == "cpu":
+        assert ref(x).dtype == out.dtype
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("x_dtype,module_dtype", [
+    (torch.float32, torch.float64), (torch.float64, torch.float32), (torch.float32, torch.float16),
+])
+@pytest.mark.parametrize("name,kw", [("Spectrogram", {}), ("Spectrogram", dict(power=None)), ("MFCC", {})])
+def test_result_dtype_is_stfts_promotion(name, kw, x_dtype, module_dtype, device):
+    # A float64 module on float32 audio gives float64, and so on: torch.stft's promotion of waveform and window.
+    ref, ours = _pair(name, torch.float32, device, **kw)
+    ref, ours = ref.to(module_dtype), ours.to(module_dtype)
+    if name == "MFCC" and module_dtype != torch.float64:
+        pytest.skip("torchaudio's MFCC multiplies the promoted mels by its DCT matrix in the module's dtype: raises")
+    x = synthetic(batch=(2,), length=3000, dtype=x_dtype, device=device)
+    want, got = ref(x), ours(x)
+    assert got.dtype == want.dtype
+    assert rel_err(got, want) <= TOL[torch.float32]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("n_fft", (1, 2, 5, 64, 400))
+@pytest.mark.parametrize("power", (None, 1.0, 2.0))
+def test_two_sided_spectrogram(n_fft, power, device):
+    # onesided=False: all n_fft bins, the upper ones the conjugates of the lower (a real signal's symmetry).
+    kw = dict(n_fft=n_fft, hop_length=max(1, n_fft // 2), onesided=False, power=power)
+    ref, ours = _pair("Spectrogram", torch.float64, device, **kw)
+    x = synthetic(batch=(3,), length=2000, dtype=torch.float64, device=device)
+    want, got = ref(x), ours(x)
+    assert got.shape == want.shape and got.shape[-2] == n_fft and got.dtype == want.dtype
+    assert rel_err(got, want) <= TOL[torch.float64]
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_mel_spectrogram_reads_its_submodules(device):
+    # torchaudio's forward is mel_scale(spectrogram(x)): edits to the submodules count, the outer copies don't.
+    ref, ours = _pair("MelSpectrogram", torch.float32, device, n_fft=512, n_mels=40)
+    for m in (ref, ours):
+        m.spectrogram.power, m.spectrogram.hop_length, m.spectrogram.center = 1.0, 100, False
+        m.power, m.hop_length = 2.0, 7
+        m.mel_scale.fb.mul_(0.5)
+    x = synthetic(batch=(2,), length=5000, device=device)
+    want = ref(x)
+    assert ours(x).shape == want.shape and rel_err(ours(x), want) <= TOL[torch.float32]
+    assert rel_err(torch.jit.script(ours)(x), want) <= TOL[torch.float32]
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())

@@ -15,8 +15,7 @@ namespace {
 // it is a composite (autograd and all backends for free).
 at::Tensor amplitude_to_db(const at::Tensor& x, double multiplier, double amin, double db_multiplier,
                            std::optional<double> top_db) {
-  TORCH_CHECK_TYPE(at::isFloatingType(x.scalar_type()), "amplitude_to_db: x must be a floating point tensor, got ",
-                   x.scalar_type());
+  // No dtype check: like torchaudio, integer input promotes to float in clamp_min, complex raises there.
   at::Tensor x_db = multiplier * at::log10(at::clamp_min(x, amin));
   x_db = x_db - multiplier * db_multiplier;
   if (top_db.has_value()) {

@@ -61,8 +61,9 @@ inline int parse_pad_mode(const std::string& mode) {
   if (mode == "reflect") return kReflect;
   if (mode == "replicate") return kReplicate;
   if (mode == "circular") return kCircular;
-  TORCH_CHECK_VALUE(false, "pad_mode must be one of 'constant', 'reflect', 'replicate' or 'circular', got '", mode,
-                    "'");
+  // torch.nn.functional.pad's exception type (what torchaudio passes on).
+  TORCH_CHECK_NOT_IMPLEMENTED(false, "pad_mode must be one of 'constant', 'reflect', 'replicate' or 'circular', got '",
+                              mode, "'");
 }
 
 // The exception torchaudio passes on for a non-float waveform comes from torch.stft, or from the centre padding

@@ -190,9 +190,34 @@ def _frames_to_waveform(frame_grad, waveform, n_fft, hop_length, center, pad_mod
     return g.reshape(waveform.shape)
 
 
+def _composite_grads(ctx, grad, n_inputs):
+    """Gradients through the ATen-ops route (the same arithmetic as torch.stft, so torchaudio's), recomputed.
+
+    For what the fused backward does not give: a gradient for the window or the filterbank, and a gradient that
+    is itself differentiable (``create_graph=True``: gradient penalties, gradgradcheck). With ``create_graph`` the
+    saved inputs themselves are differentiated, so the result stays attached to their graph.
+    """
+    saved = list(ctx.saved_tensors)
+    needs = [ctx.needs_input_grad[i] for i in range(len(saved))]
+    n_fft, hop_length, center, pad_mode, power, normalized = ctx.args
+    create_graph = torch.is_grad_enabled()
+    with torch.enable_grad():
+        inputs = saved if create_graph else [t.detach().requires_grad_(need) for t, need in zip(saved, needs)]
+        fb = inputs[2] if len(inputs) > 2 else None
+        out = torch.ops.fastprep._spectrogram_composite.default(
+            inputs[0], inputs[1], fb, n_fft, hop_length, center, pad_mode, power, normalized
+        )
+        wanted = [t for t, need in zip(inputs, needs) if need]
+        got = iter(torch.autograd.grad(out, wanted, grad, create_graph=create_graph, allow_unused=True))
+    grads = [next(got) if need else None for need in needs]
+    return tuple(grads) + (None,) * (n_inputs - len(grads))
+
+
 def _waveform_grad(ctx, grad, fb, n_inputs):
-    """Gradient w.r.t. the waveform (the only differentiable input) of either op, then Nones."""
+    """Gradient of either op: the fused backward for the waveform alone, else the ATen-ops route."""
     waveform, window = ctx.saved_tensors[:2]
+    if torch.is_grad_enabled() or any(ctx.needs_input_grad[1:len(ctx.saved_tensors)]):
+        return _composite_grads(ctx, grad, n_inputs)
     if not ctx.needs_input_grad[0]:
         return (None,) * n_inputs
     n_fft, hop_length, center, pad_mode, power, normalized = ctx.args

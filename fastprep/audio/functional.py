@@ -2,10 +2,11 @@
 
 import math
 import warnings
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
+from torch.autograd import forward_ad as _forward_ad
 
 from fastprep._extension import check_device as _check_device_py
 from fastprep._ops.audio import integer_waveform_error as _integer_waveform_error
@@ -68,8 +69,36 @@ def _check_device(waveform: Tensor, op: str) -> None:
     _check_device_py(waveform, op)
 
 
-def _compute_dtype(waveform: Tensor) -> torch.dtype:
-    return torch.float64 if waveform.dtype == torch.float64 else torch.float32
+def _dtypes(waveform: Tensor, window: Tensor, fb: Optional[Tensor]) -> Tuple[torch.dtype, torch.dtype]:
+    """(compute, result): torch.stft's promotion of the waveform with the window (and the filterbank), as
+    torchaudio's result has it (a half waveform through a float32 module gives float32, a float32 one through a
+    float64 module float64), computed in float32 or float64."""
+    if window.is_complex():
+        raise RuntimeError("stft: expected a real window, got " + str(window.dtype))
+    result = torch.promote_types(waveform.dtype, window.dtype)
+    if fb is not None:
+        result = torch.promote_types(result, fb.dtype)
+    return (torch.float64 if result == torch.float64 else torch.float32), result
+
+
+@torch.jit.unused
+def _beyond_reverse_mode(tensors: List[Tensor]) -> bool:
+    # Forward-mode AD and torch.func's grad / jvp transforms see derivatives through ATen ops only (the fused ops'
+    # autograd is reverse mode): such calls take the ATen-ops route. vmap alone keeps the fused op (per example).
+    if torch.compiler.is_compiling():
+        return False
+    for t in tensors:
+        if torch._C._functorch.is_functorch_wrapped_tensor(t) and not torch._C._functorch.is_batchedtensor(t):
+            return True
+        if _forward_ad._current_level >= 0 and _forward_ad.unpack_dual(t).tangent is not None:
+            return True
+    return False
+
+
+def _two_sided(onesided: Tensor, n_fft: int) -> Tensor:
+    # A real signal's bins above n_fft // 2 are the conjugates of those below: torch.stft's onesided=False.
+    rest = onesided[..., 1 : n_fft - n_fft // 2, :].flip(-2)
+    return torch.cat([onesided, rest.conj() if rest.is_complex() else rest], dim=-2)
 
 
 def _op_inputs(
@@ -100,7 +129,9 @@ def spectrogram(
 ) -> Tensor:
     r"""Create a spectrogram or a batch of spectrograms from a raw audio signal (torchaudio's signature).
 
-    Returns ``(..., n_fft // 2 + 1, frames)``; complex when ``power`` is None.
+    Returns ``(..., n_fft // 2 + 1, frames)`` (``n_fft`` bins with ``onesided=False``); complex when ``power``
+    is None. The dtype is torch.stft's promotion of the waveform's and the window's (float16 / bfloat16 are
+    computed in float32).
 
     .. devices:: CPU CUDA
 
@@ -112,18 +143,19 @@ def spectrogram(
             "`torchaudio.functional.spectrogram(power=None)` always returns a tensor with "
             "complex dtype. Please remove the argument in the function call."
         )
-    if not onesided:
-        raise ValueError("fastprep.audio.functional.spectrogram supports onesided=True only")
     waveform, norm = _op_inputs(
         waveform, pad, window, n_fft, hop_length, win_length, normalized, center, pad_mode, "spectrogram"
     )
-    dtype = _compute_dtype(waveform)
-    out = torch.ops.fastprep.spectrogram(
-        waveform.to(dtype), window.to(dtype), n_fft, hop_length, center, pad_mode, power, norm
-    )
-    if power is not None and waveform.dtype != dtype:
-        out = out.to(waveform.dtype)
-    return out
+    compute, result = _dtypes(waveform, window, None)
+    args = (waveform.to(compute), window.to(compute))
+    if not torch.jit.is_scripting() and _beyond_reverse_mode([waveform, window]):
+        out = torch.ops.fastprep._spectrogram_composite(args[0], args[1], None, n_fft, hop_length, center, pad_mode,
+                                                        power, norm)
+    else:
+        out = torch.ops.fastprep.spectrogram(args[0], args[1], n_fft, hop_length, center, pad_mode, power, norm)
+    if power is not None and out.dtype != result:
+        out = out.to(result)
+    return out if onesided else _two_sided(out, n_fft)
 
 
 def mel_spectrogram(
@@ -149,11 +181,15 @@ def mel_spectrogram(
     waveform, norm = _op_inputs(
         waveform, pad, window, n_fft, hop_length, win_length, normalized, center, pad_mode, "mel_spectrogram"
     )
-    dtype = _compute_dtype(waveform)
-    out = torch.ops.fastprep.mel_spectrogram(
-        waveform.to(dtype), window.to(dtype), fb.to(dtype), n_fft, hop_length, center, pad_mode, power, norm
-    )
-    return out.to(waveform.dtype) if waveform.dtype != dtype else out
+    compute, result = _dtypes(waveform, window, fb)
+    args = (waveform.to(compute), window.to(compute), fb.to(compute))
+    if not torch.jit.is_scripting() and _beyond_reverse_mode([waveform, window, fb]):
+        out = torch.ops.fastprep._spectrogram_composite(args[0], args[1], args[2], n_fft, hop_length, center,
+                                                        pad_mode, power, norm)
+    else:
+        out = torch.ops.fastprep.mel_spectrogram(args[0], args[1], args[2], n_fft, hop_length, center, pad_mode,
+                                                 power, norm)
+    return out.to(result) if out.dtype != result else out
 
 
 def _hz_to_mel(freq: float, mel_scale: str = "htk") -> float:

@@ -202,18 +202,15 @@ class MelSpectrogram(torch.nn.Module):
         )
 
     def forward(self, waveform: Tensor) -> Tensor:
+        # torchaudio runs self.spectrogram then self.mel_scale, so their attributes are the ones that count; one
+        # fused call with them (hooks on the two submodules do not fire).
+        s = self.spectrogram
+        power = s.power
+        if power is None:
+            raise RuntimeError("MelSpectrogram needs a power spectrogram, but spectrogram.power is None")
         return F.mel_spectrogram(
-            waveform,
-            self.pad,
-            self.spectrogram.window,
-            self.mel_scale.fb,
-            self.n_fft,
-            self.hop_length,
-            self.win_length,
-            self.power,
-            self.normalized,
-            self.spectrogram.center,
-            self.spectrogram.pad_mode,
+            waveform, s.pad, s.window, self.mel_scale.fb, s.n_fft, s.hop_length, s.win_length, power, s.normalized,
+            s.center, s.pad_mode,
         )
 
 
