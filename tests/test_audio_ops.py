@@ -94,6 +94,22 @@ def test_amplitude_to_db_accepts_integer_input_like_torchaudio(dtype):
     assert got.dtype == want.dtype and torch.equal(got, want)
 
 
+@pytest.mark.parametrize("kw", [dict(hop_length=0), dict(n_fft=0), dict(n_fft=256, win_length=300)])
+def test_scripted_framing_errors_are_runtime_errors_like_torchaudio(kw):
+    # Scripted, torchaudio's errors come from torch.stft (RuntimeError); a raise in our scripted Python would be
+    # torch.jit.Error, which is not one: the op raises them instead.
+    x = torch.randn(1, 1000)
+    for mod in (TAT, FA):
+        with pytest.raises(RuntimeError):
+            torch.jit.script(mod.Spectrogram(**kw))(x)
+
+
+def test_zero_dim_waveform_is_an_index_error_like_torchaudio():
+    for mod in (TAT, FA):
+        with pytest.raises(IndexError):
+            mod.Spectrogram()(torch.tensor(1.0))
+
+
 def test_equal_f_min_f_max_matches_torchaudio():
     # torchaudio accepts f_min == f_max (a degenerate, all-zero filterbank) with a warning; so do we.
     with warnings.catch_warnings():

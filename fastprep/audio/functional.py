@@ -39,21 +39,25 @@ def _norm_code(normalized: Union[str, bool]) -> int:
 def _prepare(
     waveform: Tensor, pad: int, n_fft: int, hop_length: int, win_length: int, window: Tensor, center: bool, pad_mode: str
 ) -> Tensor:
-    # Same exception types as torch.stft (RuntimeError) for the framing arguments.
+    # Same exception types as torch.stft (RuntimeError) for the framing arguments. Scripted, a raise here would be
+    # TorchScript's own torch.jit.Error (not a RuntimeError): the op itself raises instead, as stft does there.
+    if waveform.dim() == 0:
+        raise IndexError("spectrogram: the waveform needs a time dimension, got a 0-d tensor")
     if not waveform.is_floating_point():
-        # torch.stft's exception type for integer input (what torchaudio raises), which depends on torch's release;
-        # TorchScript turns any raise into its own RuntimeError.
         if not torch.jit.is_scripting():
+            # torch.stft's exception type for integer input (what torchaudio raises), per torch release.
             raise _integer_waveform_error("spectrogram", waveform.dtype, center, pad_mode)
         raise RuntimeError("spectrogram: expected a tensor of floating point values, got " + str(waveform.dtype))
-    if n_fft < 1:
-        raise RuntimeError("stft: expected 0 < n_fft, but got n_fft=" + str(n_fft))
-    if hop_length < 1:
-        raise RuntimeError("stft: expected hop_length > 0, but got hop_length=" + str(hop_length))
-    if win_length < 1 or win_length > n_fft:
-        raise RuntimeError(
-            "stft: expected 0 < win_length <= n_fft, but got win_length=" + str(win_length) + " and n_fft=" + str(n_fft)
-        )
+    if not torch.jit.is_scripting():
+        if n_fft < 1:
+            raise RuntimeError("stft: expected 0 < n_fft, but got n_fft=" + str(n_fft))
+        if hop_length < 1:
+            raise RuntimeError("stft: expected hop_length > 0, but got hop_length=" + str(hop_length))
+        if win_length < 1 or win_length > n_fft:
+            raise RuntimeError(
+                "stft: expected 0 < win_length <= n_fft, but got win_length=" + str(win_length) + " and n_fft="
+                + str(n_fft)
+            )
     if window.numel() != win_length:
         raise RuntimeError(
             "stft: expected a 1D window tensor of size equal to win_length=" + str(win_length)
