@@ -382,6 +382,13 @@ def test_str_encoder_without_avx512():
     assert rc == 0 and "5 passed" in out, out[-3000:]
 
 
+def test_basic_english_refuses_bytes_like_torchtext():
+    # torchtext's str regexes raise TypeError on bytes; eager torch would decode them into a str.
+    with pytest.raises(TypeError):
+        get_tokenizer("basic_english")(b"Hello")
+    assert torch.jit.script(get_tokenizer("basic_english"))("Hello") == ["hello"]
+
+
 def test_fast_entry_rejects_a_non_vocab():
     from fastprep import _C
 

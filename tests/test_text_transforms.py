@@ -25,6 +25,9 @@ def test_to_tensor():
         F.to_tensor(BATCH_IDS)  # ragged without padding_value: torch.tensor's own error, as torchtext
     with pytest.raises(TypeError, match="Input type not supported"):
         F.to_tensor("abc")
+    # Eagerly torch.jit.isinstance(x, List[int]) holds for bools, so torchtext converts them.
+    assert torch.equal(F.to_tensor([True, False]), torch.tensor([1, 0]))
+    assert torch.equal(F.to_tensor([[True], [False, True]], padding_value=0), torch.tensor([[1, 0], [0, 1]]))
 
 
 def test_truncate():

@@ -85,10 +85,7 @@ int64_t Vocab::getitem(const std::string& token) const {
 }
 
 void Vocab::set_default_index(c10::optional<int64_t> index) {
-  // torchtext accepts any int; we refuse one that is not an id of this vocab, so lookups never yield invalid ids
-  // and a saved Vocab always loads again.
-  TORCH_CHECK_INDEX(!index.has_value() || (*index >= 0 && *index < len()), "Specified default index ",
-                    index.value_or(0), " is out of bounds for vocab of size ", len());
+  // Any int, as torchtext: its own docs use -1 as an out-of-vocabulary marker.
   default_index_ = index;
 }
 
@@ -190,8 +187,6 @@ c10::intrusive_ptr<Vocab> Vocab::from_state(VocabState state) {
   auto& itos = std::get<1>(state);
   const auto& d = std::get<2>(state);
   TORCH_CHECK_VALUE(d.size() <= 1, "Vocab state holds ", d.size(), " default indices, expected 0 or 1");
-  TORCH_CHECK_VALUE(d.empty() || (d[0] >= 0 && d[0] < static_cast<int64_t>(itos.size())),
-                    "Vocab state has default index ", d.empty() ? 0 : d[0], " for ", itos.size(), " tokens");
   return c10::make_intrusive<Vocab>(std::move(itos), d.empty() ? c10::nullopt : c10::optional<int64_t>(d[0]));
 }
 

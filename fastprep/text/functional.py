@@ -17,7 +17,7 @@ def _list_kind(input: Any) -> str:
     # "int", "str", "int2", "str2" for List[int], List[str], List[List[int]], List[List[str]], else "".
     if not isinstance(input, (list, tuple)):
         return ""
-    if all(isinstance(x, int) and not isinstance(x, bool) for x in input):
+    if all(isinstance(x, int) for x in input):  # bools too, as torch.jit.isinstance(x, List[int]) says eagerly
         return "int"
     if all(isinstance(x, str) for x in input):
         return "str"

@@ -27,7 +27,16 @@ def _split_tokenizer(x: str) -> List[str]:
 def _basic_english_normalize(line: str) -> List[str]:
     r"""torchtext's basic_english: lowercase, then its regex list
     (' -> " ' ", " -> "", . , ( ) ! ? isolated, "<br />" ; : -> space), then split()."""
+    if not torch.jit.is_scripting():
+        _check_line(line)
     return _ops.basic_english(line)
+
+
+@torch.jit.unused
+def _check_line(line) -> None:
+    # torchtext's str regexes refuse bytes; eager torch would decode them silently.
+    if not isinstance(line, str):
+        raise TypeError(f"basic_english takes a str, got {type(line).__name__}")
 
 
 def get_tokenizer(tokenizer, language: str = "en"):

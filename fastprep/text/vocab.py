@@ -38,7 +38,7 @@ class Vocab(nn.Module):
     @torch.jit.export
     def forward(self, tokens: List[str]) -> List[int]:
         r"""Calls the `lookup_indices` method."""
-        return self.vocab.lookup_indices(tokens)
+        return self.lookup_indices(tokens)
 
     @torch.jit.export
     def __len__(self) -> int:
@@ -46,10 +46,14 @@ class Vocab(nn.Module):
 
     @torch.jit.export
     def __contains__(self, token: str) -> bool:
+        if not torch.jit.is_scripting():
+            _check_token(token)
         return self.vocab.__contains__(token)
 
     @torch.jit.export
     def __getitem__(self, token: str) -> int:
+        if not torch.jit.is_scripting():
+            _check_token(token)
         return self.vocab.__getitem__(token)
 
     @torch.jit.export
@@ -78,6 +82,8 @@ class Vocab(nn.Module):
 
     @torch.jit.export
     def lookup_indices(self, tokens: List[str]) -> List[int]:
+        if not torch.jit.is_scripting():
+            _check_token_list(tokens)
         return self.vocab.lookup_indices(tokens)
 
     @torch.jit.export
@@ -87,6 +93,20 @@ class Vocab(nn.Module):
     @torch.jit.export
     def get_itos(self) -> List[str]:
         return self.vocab.get_itos()
+
+
+@torch.jit.unused
+def _check_token(token) -> None:
+    # torchtext's binding takes a str; torch's would raise a RuntimeError naming a schema for anything else.
+    if not isinstance(token, str):
+        raise TypeError(f"a Vocab token must be a str, got {type(token).__name__}")
+
+
+@torch.jit.unused
+def _check_token_list(tokens) -> None:
+    # Eager torch would take a str as the list of its characters; torchtext's binding refuses it.
+    if isinstance(tokens, str):
+        raise TypeError(f"lookup_indices expects a list of str tokens, got a str: {tokens[:40]!r}")
 
 
 def _make(tokens: List[str], default_index: Optional[int] = None) -> Vocab:
