@@ -92,7 +92,9 @@ WINDOWS = [(0, 0, 5, 5), (3, 2, 7, 9), (-3, -4, 10, 12), (10, 15, 12, 20), (-5, 
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16, torch.int64, torch.bool])
+# uint16 (16-bit PNGs), the wider unsigned types and complex: data movement only, any dtype torchvision moves.
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16, torch.int64, torch.bool, torch.uint16,
+                                   torch.uint32, torch.complex64])
 @pytest.mark.parametrize("window", WINDOWS)
 def test_crop_matches_torchvision(device, dtype, window):
     x = image((2, 3, 17, 23), torch.uint8, device).to(dtype)
@@ -109,7 +111,8 @@ def test_center_crop_matches_torchvision(device, size, shape):
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.bfloat16, torch.int32])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.bfloat16, torch.int32, torch.uint16, torch.uint64,
+                                   torch.complex128])
 @pytest.mark.parametrize("shape", [(3, 17, 23), (5, 1), (1, 1, 1), (2, 2, 3, 4, 5), (3, 0, 7)])
 def test_flips_match_torchvision(device, dtype, shape):
     x = image(shape, torch.uint8, device).to(dtype)

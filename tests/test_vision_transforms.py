@@ -69,6 +69,14 @@ def test_random_crop_matches_torchvision_seed_for_seed(device, kwargs, shape):
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("kwargs", RANDOM_CROPS)
+def test_random_crop_and_flips_on_uint16_images(device, kwargs):
+    # 16-bit PNGs decode to uint16, which torchvision crops, pads and flips like any other dtype.
+    x = (image((3, 17, 23), device=device).to(torch.int32) * 257).to(torch.uint16)
+    run_both(lambda M: M.Compose([M.RandomCrop(**kwargs), M.RandomHorizontalFlip(), M.RandomVerticalFlip()]), x)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
 def test_random_flips_match_torchvision_seed_for_seed(device, p):
     x = image((2, 3, 9, 10), device=device)
@@ -440,4 +448,58 @@ def test_compose_cpu_fast_path_inference_mode_and_no_grad():
     o, r = ours(xi), ref(xi)
     assert torch.equal(o, r) and o.is_inference() == r.is_inference()
     with torch.no_grad():
+        assert torch.equal(ours(x), ref(x))
+
+
+def _edited_pipelines(M):
+    """Each case: a pipeline, then edits made after it has run (schedules on p, progressive resizing)."""
+    def crop_size(c):
+        c.transforms[0].size = [6, 6]
+
+    def append(c):
+        c.transforms.append(M.Normalize([0.5] * 3, [0.25] * 3))
+
+    def replace(c):
+        c.transforms[1] = M.ToDtype(torch.float64, scale=True)
+
+    def dtype(c):
+        c.transforms[1].dtype = torch.float16
+
+    def flip_p(c):
+        c.transforms[1].p = 1.0
+
+    def normalize(c):
+        c.transforms[-1].mean = [0.1, 0.2, 0.3]
+
+    def fill(c):
+        c.transforms[0].fill = 7  # v2's RandomCrop prepared its fill at construction: no effect in either
+
+    eval_ = lambda: M.Compose([M.CenterCrop(4), M.ToDtype(torch.float32, scale=True)])  # noqa: E731
+    train = lambda: M.Compose([M.RandomCrop(6, padding=2), M.RandomHorizontalFlip(0.0),  # noqa: E731
+                               M.ToDtype(torch.float32, scale=True), M.Normalize([0.5] * 3, [0.25] * 3)])
+    return [(eval_, crop_size), (eval_, append), (eval_, replace), (eval_, dtype), (train, flip_p),
+            (train, normalize), (train, fill)]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_edits_after_the_first_call_take_effect(case):
+    # torchvision reads its transforms' attributes on every call; our plan caches must not keep old ones.
+    x = image((3, 8, 9))
+    outs = []
+    for M in (T, v2):
+        make, edit = _edited_pipelines(M)[case]
+        c = make()
+        torch.manual_seed(0)
+        c(x), c(x)
+        edit(c)
+        torch.manual_seed(1)
+        outs.append(c(x))
+    assert outs[0].dtype == outs[1].dtype and torch.equal(outs[0], outs[1])
+
+
+def test_flip_probability_set_after_construction():
+    x = image((3, 8, 9))
+    for cls in ("RandomHorizontalFlip", "RandomVerticalFlip"):
+        ours, ref = getattr(T, cls)(0.0), getattr(v2, cls)(0.0)
+        ours.p = ref.p = 1.0
         assert torch.equal(ours(x), ref(x))

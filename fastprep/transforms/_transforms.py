@@ -7,6 +7,7 @@ each run of consecutive crop / flip / to_dtype / normalize transforms into one
 """
 
 import enum
+import functools
 import numbers
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -76,8 +77,80 @@ def _check_p(p: float) -> None:
         raise ValueError("`p` should be a floating point value in the interval [0.0, 1.0].")
 
 
+# Bumped whenever a fastprep transform's public attribute is set after construction, or a Compose's list of
+# transforms changes: every Compose compares it per call and rebuilds its plans (a schedule on p, progressive
+# resizing). Setting attributes is rare; the check is one read.
+_CONFIG = [0]
+
+
+class _WatchedDict(dict):
+    """A ModuleList's _modules that reports item assignment, insertion and deletion (Compose.transforms)."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        _CONFIG[0] += 1
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        _CONFIG[0] += 1
+
+    def pop(self, *args: Any) -> Any:
+        _CONFIG[0] += 1
+        return super().pop(*args)
+
+    def clear(self) -> None:
+        _CONFIG[0] += 1
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        _CONFIG[0] += 1
+        super().update(*args, **kwargs)
+
+
+class _WatchedList(list):
+    """Compose.transforms when some are plain callables: the same reporting as _WatchedDict."""
+
+
+def _watch(name: str) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _CONFIG[0] += 1
+        return getattr(list, name)(self, *args, **kwargs)
+
+    return method
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "append", "extend", "insert", "pop", "remove", "clear",
+              "sort", "reverse"):
+    setattr(_WatchedList, _name, _watch(_name))
+
+
 class _Transform(nn.Module):
-    """Base: torchvision's repr (public attributes as name=value)."""
+    """Base: torchvision's repr (public attributes as name=value). A public attribute set after construction
+    refreshes what the transform derived from it (_refresh) and invalidates every Compose's plans."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def wrapped(self: Any, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is wrapped:  # the outermost constructor has finished
+                self._configured = True
+
+        cls.__init__ = wrapped
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if not name.startswith("_") and self.__dict__.get("_configured", False):
+            self._refresh()
+            _CONFIG[0] += 1
+
+    @torch.jit.unused
+    def _refresh(self) -> None:
+        """Recomputes private state derived from public attributes (none here)."""
 
     def extra_repr(self) -> str:
         extra = []
@@ -225,6 +298,10 @@ class Normalize(_Transform):
         self.mean = [float(m) for m in mean]
         self.std = [float(s) for s in std]
         self.inplace = inplace
+        self._refresh()
+
+    @torch.jit.unused
+    def _refresh(self) -> None:
         # Checked once here (fusion refuses it); F.normalize raises per call, where torchvision raises it.
         self._std_zero = not all(self.std)
 
@@ -452,6 +529,7 @@ class RandomCrop(_Transform):
         self.fill = fill
         self.padding_mode = padding_mode
         self.per_sample = per_sample
+        # Prepared once, as v2's RandomCrop does (its _fill): a later `fill` assignment changes nothing there either.
         self._fill_tensor = _convert_fill(self._fill_for(torch.Tensor))
         self._fill_image = _convert_fill(self._fill_for("Image"))
 
@@ -600,9 +678,14 @@ class _RandomFlip(_Transform):
         self.p = p
         self.per_sample = per_sample
         self._horizontal: bool = type(self)._horizontal  # an instance attribute, so TorchScript sees it
+        self._p32: float = 0.0
+        self._refresh()
+
+    @torch.jit.unused
+    def _refresh(self) -> None:
         # torchvision compares the float32 draw with p rounded to float32 (torch.rand(1) >= p); comparing
         # Python floats against that rounded p decides the same and skips a tensor op per draw.
-        self._p32: float = float(torch.tensor(p, dtype=torch.float32))
+        self._p32 = float(torch.tensor(self.p, dtype=torch.float32))
 
     def forward(self, inpt: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting() or not self.per_sample:
@@ -845,6 +928,16 @@ class Compose(_Transform):
             self.transforms = nn.ModuleList(transforms)
         else:
             self.transforms = list(transforms)
+        self._refresh()
+
+    @torch.jit.unused
+    def _refresh(self) -> None:
+        # Edits to the list itself are reported too (_WatchedDict / _WatchedList).
+        if isinstance(self.transforms, nn.ModuleList):
+            if type(self.transforms._modules) is not _WatchedDict:
+                self.transforms._modules = _WatchedDict(self.transforms._modules)
+        elif type(self.transforms) is not _WatchedList:
+            self.__dict__["transforms"] = _WatchedList(self.transforms)
         # A deterministic, fully fusible pipeline (the eval one) depends only on the input's
         # shape/dtype/device: its op arguments are computed once per input signature.
         # (A per-type ToDtype runs on its own, on the rewrapped image: its dtype depends on the input's type.)
@@ -867,6 +960,7 @@ class Compose(_Transform):
         # CPU fast path or None).
         self._direct: Dict[Any, Tuple[Any, Any, bool, Any]] = {}
         self._fast: Any = None  # the fast path last used: tried first, before building a signature key
+        self._config = _CONFIG[0]
 
     def __getstate__(self) -> Dict[str, Any]:
         # The caches hold C++ callables and capsules (not picklable); they refill on the first call.
@@ -898,6 +992,8 @@ class Compose(_Transform):
                 or _m._global_forward_pre_hooks or _m._global_backward_hooks or _m._global_backward_pre_hooks:
             return super().__call__(*args, **kwargs)
         x = args[0]
+        if self._config != _CONFIG[0]:
+            self._refresh()
         # is_compiling first: under torch.compile, reading the caches would guard on their contents.
         if _is_compiling() or not self._direct:
             return self._fused_forward(x)
@@ -937,6 +1033,8 @@ class Compose(_Transform):
             return self._sample_call((inpt,))
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
+        if self._config != _CONFIG[0] and not torch.compiler.is_compiling():
+            self._refresh()
         # Under torch.compile the plan cache would add a guard (and a recompile) per input shape.
         if (self._static or self._random) and not torch.compiler.is_compiling():
             key = (x.shape, x.dtype, x.device, x.stride(), plain)
@@ -1086,8 +1184,14 @@ class CropMirrorNormalize(_Transform):
         self.fill = fill
         self.fast = fast
         self.per_sample = per_sample
-        self._fill: Optional[List[float]] = _convert_fill(fill)
-        self._p32: float = float(torch.tensor(flip_p, dtype=torch.float32))  # see _RandomFlip
+        self._fill: Optional[List[float]] = None
+        self._p32: float = 0.0
+        self._refresh()
+
+    @torch.jit.unused
+    def _refresh(self) -> None:
+        self._fill = _convert_fill(self.fill)
+        self._p32 = float(torch.tensor(self.flip_p, dtype=torch.float32))  # see _RandomFlip
 
     def _window(self, h: int, w: int) -> Tuple[int, int, bool]:
         ch, cw = self.size[0], self.size[1]

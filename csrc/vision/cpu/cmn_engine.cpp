@@ -457,8 +457,10 @@ void run_cpu(const Plan& p, const Windows& w) {
     }
   }
   if (!p.convert) {
+    // Data movement only: every dtype torchvision's crop / flip / pad take (16-bit PNGs decode to uint16).
     AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cpu", AT_WRAP([&] { run_typed<scalar_t, scalar_t>(p, g, w); }),
-                   AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
+                   AT_EXPAND(AT_ALL_TYPES), AT_EXPAND(AT_BAREBONES_UNSIGNED_TYPES), AT_EXPAND(AT_COMPLEX_TYPES),
+                   at::kHalf, at::kBFloat16, at::kBool);
     return;
   }
   AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_cmn_cpu_in", AT_WRAP([&] {

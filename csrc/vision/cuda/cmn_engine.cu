@@ -305,8 +305,10 @@ void run_cuda(const Plan& p, const Windows& w) {
   }
   c10::cuda::CUDAGuard guard(p.in.device());
   if (!p.convert) {
+    // Data movement only: every dtype torchvision's crop / flip / pad take (16-bit PNGs decode to uint16).
     AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_crop_cuda", AT_WRAP([&] { run_typed<scalar_t, scalar_t, true>(p, w); }),
-                   AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool);
+                   AT_EXPAND(AT_ALL_TYPES), AT_EXPAND(AT_BAREBONES_UNSIGNED_TYPES), AT_EXPAND(AT_COMPLEX_TYPES),
+                   at::kHalf, at::kBFloat16, at::kBool);
     return;
   }
   AT_DISPATCH_V2(p.in.scalar_type(), "fastprep_cmn_cuda_in", AT_WRAP([&] {
