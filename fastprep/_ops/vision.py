@@ -130,3 +130,70 @@ def crop_mirror_normalize_batched(input: torch.Tensor, windows: torch.Tensor, fl
     check_device(input, "crop_mirror_normalize")
     return torch.ops.fastprep.crop_mirror_normalize.batched(
         input, windows, flips, height, width, mean, std, scale, dtype, input_hwc, channels_last, fill, fast)
+
+
+# Autograd: the kernels only move and rescale values, so each gradient is the window's gradient divided by std,
+# flipped back and placed into zeros of the input's shape (the fill outside the image gets none), in ATen ops.
+# Integer inputs (uint8 images) never require grad.
+def _window_grad(grad, input, top, left, height, width, flip_h, flip_v, std, input_hwc):
+    g = grad
+    if std is not None:
+        g = g / torch.tensor(std, dtype=g.dtype, device=g.device).view(-1, 1, 1)
+    if flip_h:
+        g = g.flip(-1)
+    if flip_v:
+        g = g.flip(-2)
+    x = input.movedim(-1, -3) if input_hwc else input
+    H, W = x.shape[-2], x.shape[-1]
+    gin = torch.zeros(x.shape, dtype=input.dtype, device=input.device)
+    t0, l0 = max(top, 0), max(left, 0)
+    t1, l1 = min(top + height, H), min(left + width, W)
+    if t1 > t0 and l1 > l0:
+        gin[..., t0:t1, l0:l1] = g[..., t0 - top : t1 - top, l0 - left : l1 - left]
+    return gin.movedim(-3, -1) if input_hwc else gin
+
+
+def _save_input(ctx, inputs, output):
+    ctx.args = inputs[1:]
+    ctx.input = inputs[0].detach()  # only its shape, dtype and device are read
+
+
+def _normalize_backward(ctx, grad):
+    mean, std, dtype = ctx.args
+    g = grad / torch.tensor(std, dtype=grad.dtype, device=grad.device).view(-1, 1, 1)
+    return g.to(ctx.input.dtype), None, None, None
+
+
+def _crop_backward(ctx, grad):
+    top, left, height, width = ctx.args
+    return (_window_grad(grad, ctx.input, top, left, height, width, False, False, None, False),) + (None,) * 4
+
+
+def _cmn_backward(ctx, grad):
+    top, left, height, width, fh, fv, mean, std, scale, dtype, input_hwc, channels_last, fill, fast = ctx.args
+    return (_window_grad(grad, ctx.input, top, left, height, width, fh, fv, std, input_hwc),) + (None,) * 14
+
+
+def _cmn_batched_backward(ctx, grad):
+    windows, flips, height, width, mean, std, scale, dtype, input_hwc, channels_last, fill, fast = ctx.args
+    w, f = windows.tolist(), flips.tolist()
+    gin = torch.stack([_window_grad(grad[n], ctx.input[n], w[n][0], w[n][1], height, width, f[n][0], f[n][1], std,
+                                    input_hwc) for n in range(grad.shape[0])]) if grad.shape[0] else \
+        torch.zeros_like(ctx.input)
+    return (gin,) + (None,) * 12
+
+
+def _random_cmn_backward(ctx, grad):
+    raise RuntimeError("fastprep::_random_crop_mirror_normalize draws its window inside the op and has no "
+                       "gradient; Compose takes the differentiable path for inputs that require grad")
+
+
+torch.library.register_autograd("fastprep::normalize", _normalize_backward, setup_context=_save_input)
+torch.library.register_autograd("fastprep::crop", _crop_backward, setup_context=_save_input)
+torch.library.register_autograd("fastprep::horizontal_flip", lambda ctx, g: g.flip(-1), setup_context=_save_input)
+torch.library.register_autograd("fastprep::vertical_flip", lambda ctx, g: g.flip(-2), setup_context=_save_input)
+torch.library.register_autograd("fastprep::crop_mirror_normalize", _cmn_backward, setup_context=_save_input)
+torch.library.register_autograd("fastprep::crop_mirror_normalize.batched", _cmn_batched_backward,
+                                setup_context=_save_input)
+torch.library.register_autograd("fastprep::_random_crop_mirror_normalize", _random_cmn_backward,
+                                setup_context=_save_input)

@@ -1013,7 +1013,7 @@ class Compose(_Transform):
                     if out is not None:
                         self._fast = hit[3]
                         return out
-                if not hit[2] or _native_draws():
+                if not hit[2] or (_native_draws() and not x.requires_grad):
                     return hit[0](x, *hit[1])
         return self._fused_forward(x)
 
@@ -1041,7 +1041,8 @@ class Compose(_Transform):
             plan = self._plans.get(key, _MISSING)
             if plan is _MISSING:
                 plan = self._static_plan(x, plain) if self._static else self._random_plan(x, plain)
-            if plan is not None and (plan[0] != "random" or _native_draws()):
+            # The in-op draws have no gradient: an input that requires grad takes the transforms' ops.
+            if plan is not None and (plan[0] != "random" or (_native_draws() and not x.requires_grad)):
                 out = _execute(x, *plan)
                 return out if plain else F._rewrap(out, inpt)
         st = None
