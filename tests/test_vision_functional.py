@@ -352,3 +352,27 @@ def test_cmn_uint8_rows_exhaustive_on_narrower_isa(isa):
                               "-k", "test_cmn_uint8_rows_exhaustive and cpu and not narrower"]))
         """, timeout=600, env={"FASTPREP_CPU_ISA": isa})
     assert rc == 0 and "8 passed" in out, out[-3000:]
+
+
+def _other_tv_tensors():
+    from torchvision import tv_tensors
+
+    boxes = tv_tensors.BoundingBoxes(torch.tensor([[1, 2, 6, 8], [0, 0, 3, 3]]), format="XYXY", canvas_size=(10, 12))
+    mask = tv_tensors.Mask(torch.tensor([[0, 1, 2], [3, 4, 5]], dtype=torch.uint8))
+    out = [boxes, mask]
+    if hasattr(tv_tensors, "KeyPoints"):
+        out.append(tv_tensors.KeyPoints(torch.tensor([[1.0, 2.0], [5.0, 7.0]]), canvas_size=(10, 12)))
+    return out
+
+
+@pytest.mark.parametrize("name,args", [
+    ("horizontal_flip", ()), ("vertical_flip", ()), ("crop", (1, 2, 5, 6)), ("center_crop", ([4, 5],)),
+    ("pad", ([1, 2],)), ("to_dtype", (torch.float32, True)),
+])
+def test_functional_leaves_boxes_masks_and_key_points_to_torchvision(name, args):
+    # Only images are pixels: the functional API gives other tv_tensors torchvision's own kernels (box
+    # coordinates flip about the canvas, a mask is not scaled by to_dtype), as the modules' samples do.
+    for x in _other_tv_tensors():
+        ref = getattr(TF, name)(x, *args)
+        ours = getattr(F, name)(x, *args)
+        assert type(ours) is type(ref) and ours.dtype == ref.dtype and torch.equal(ours, ref), (name, type(x))

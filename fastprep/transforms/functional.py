@@ -15,6 +15,7 @@ from typing import Any, List, Optional, Tuple
 import torch
 
 from fastprep._extension import check_device
+from fastprep.transforms import _sample as _S
 
 __all__ = [
     "normalize",
@@ -45,6 +46,18 @@ def _unwrap(inpt: Any) -> torch.Tensor:
     raise TypeError(
         f"Input can either be a plain tensor, any TVTensor subclass, or a PIL image, but got {type(inpt)} instead."
     )
+
+
+@torch.jit.unused
+def _torchvision_kernel(inpt: Any, name: str) -> Any:
+    """torchvision's functional `name` when inpt is a tv_tensor other than an Image or Video (bounding boxes,
+    key points, a mask: their geometry and dtype rules are torchvision's, as the modules' samples do), else
+    None. torchvision is installed whenever such an input exists."""
+    if type(inpt) is torch.Tensor or not _S.is_tv_tensor(inpt) or _S.is_image_tensor(inpt):
+        return None
+    from torchvision.transforms.v2 import functional as TF
+
+    return getattr(TF, name)
 
 
 @torch.jit.unused
@@ -81,6 +94,9 @@ def normalize(inpt: torch.Tensor, mean: List[float], std: List[float], inplace: 
     """See torchvision.transforms.v2.functional.normalize. Bit-exact: ``(x - mean) / std`` in x's dtype."""
     if torch.jit.is_scripting():
         return _normalize(inpt, mean, std, inplace)
+    tv = _torchvision_kernel(inpt, "normalize")
+    if tv is not None:
+        return tv(inpt, mean, std, inplace)
     return _rewrap(_normalize(_unwrap(inpt), list(mean), list(std), inplace), inpt)
 
 
@@ -139,6 +155,9 @@ def to_dtype(inpt: torch.Tensor, dtype: torch.dtype = torch.float, scale: bool =
     """See torchvision.transforms.v2.functional.to_dtype. uint8 -> float with scale runs our kernel."""
     if torch.jit.is_scripting():
         return _to_dtype(inpt, dtype, scale)
+    tv = _torchvision_kernel(inpt, "to_dtype")
+    if tv is not None:
+        return tv(inpt, dtype, scale)
     return _rewrap(_to_dtype(_unwrap(inpt), dtype, scale), inpt)
 
 
@@ -188,6 +207,9 @@ def crop(inpt: torch.Tensor, top: int, left: int, height: int, width: int) -> to
     a window reaching outside is zero-filled by our kernel."""
     if torch.jit.is_scripting():
         return _crop(inpt, top, left, height, width)
+    tv = _torchvision_kernel(inpt, "crop")
+    if tv is not None:
+        return tv(inpt, top, left, height, width)
     return _rewrap(_crop(_unwrap(inpt), top, left, height, width), inpt)
 
 
@@ -229,6 +251,9 @@ def center_crop(inpt: torch.Tensor, output_size: List[int]) -> torch.Tensor:
     """See torchvision.transforms.v2.functional.center_crop."""
     if torch.jit.is_scripting():
         return _center_crop(inpt, output_size)
+    tv = _torchvision_kernel(inpt, "center_crop")
+    if tv is not None:
+        return tv(inpt, output_size)
     if isinstance(output_size, numbers.Number):
         output_size = [int(output_size)]
     return _rewrap(_center_crop(_unwrap(inpt), list(output_size)), inpt)
@@ -247,6 +272,9 @@ def horizontal_flip(inpt: torch.Tensor) -> torch.Tensor:
     """See torchvision.transforms.v2.functional.horizontal_flip."""
     if torch.jit.is_scripting():
         return torch.ops.fastprep.horizontal_flip(inpt)
+    tv = _torchvision_kernel(inpt, "horizontal_flip")
+    if tv is not None:
+        return tv(inpt)
     image = _unwrap(inpt)
     _check_cuda(image, "horizontal_flip")
     return _rewrap(torch.ops.fastprep.horizontal_flip(image), inpt)
@@ -256,6 +284,9 @@ def vertical_flip(inpt: torch.Tensor) -> torch.Tensor:
     """See torchvision.transforms.v2.functional.vertical_flip."""
     if torch.jit.is_scripting():
         return torch.ops.fastprep.vertical_flip(inpt)
+    tv = _torchvision_kernel(inpt, "vertical_flip")
+    if tv is not None:
+        return tv(inpt)
     image = _unwrap(inpt)
     _check_cuda(image, "vertical_flip")
     return _rewrap(torch.ops.fastprep.vertical_flip(image), inpt)
@@ -281,6 +312,9 @@ def pad(
     """
     if torch.jit.is_scripting():
         return _pad(inpt, padding, fill, padding_mode)
+    tv = _torchvision_kernel(inpt, "pad")
+    if tv is not None:
+        return tv(inpt, padding, fill, padding_mode)
     if isinstance(padding, int):
         padding = [padding]
     if isinstance(fill, (int, float)):
