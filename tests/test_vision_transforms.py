@@ -503,3 +503,25 @@ def test_flip_probability_set_after_construction():
         ours, ref = getattr(T, cls)(0.0), getattr(v2, cls)(0.0)
         ours.p = ref.p = 1.0
         assert torch.equal(ours(x), ref(x))
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_compose_follows_type_changes_made_by_other_transforms(case):
+    # v2's Compose chains whatever each transform returns: after v2.ToImage the image is an Image (per-type
+    # dtype and fill dicts see it so), after v2.ToPureTensor a plain tensor.
+    def make(M):
+        return [
+            lambda: M.Compose([v2.ToImage(), M.ToDtype({tv_tensors.Image: torch.float32, "others": None},
+                                                       scale=True)]),
+            lambda: M.Compose([M.CenterCrop(4), v2.ToPureTensor(), M.ToDtype(torch.float32, scale=True)]),
+            lambda: M.Compose([M.CenterCrop(4), v2.ToImage(), M.RandomHorizontalFlip(1.0)]),
+            lambda: M.Compose([v2.ToImage(), M.RandomCrop(10, padding=2, fill={tv_tensors.Image: 5, "others": 1})]),
+        ][case]()
+
+    x = image((3, 8, 8))
+    for inp in (x, tv_tensors.Image(x)):
+        torch.manual_seed(0)
+        ours = make(T)(inp)
+        torch.manual_seed(0)
+        ref = make(v2)(inp)
+        assert type(ours) is type(ref) and ours.dtype == ref.dtype and torch.equal(ours, ref)

@@ -1046,7 +1046,9 @@ class Compose(_Transform):
                 out = _execute(x, *plan)
                 return out if plain else F._rewrap(out, inpt)
         st = None
-        for t in self.transforms:
+        like = inpt  # what the image is wrapped as now: another library's transform may change it (ToImage)
+        ts = list(self.transforms)
+        for i, t in enumerate(ts):
             fuse = getattr(t, "_fuse", None)
             if fuse is not None:
                 if st is None:
@@ -1062,11 +1064,17 @@ class Compose(_Transform):
                 x = st.flush()
                 st = None
             # Not fusible: call it as torchvision would, on the (re)wrapped tensor.
-            y = t(x if plain else F._rewrap(x, inpt))
-            x = y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) and type(y) is not torch.Tensor else y
+            y = t(x if plain else F._rewrap(x, like))
+            if not _S.is_image_tensor(y):
+                # No longer one image (a sample, a PIL image, ...): the rest run one by one, as in v2's Compose.
+                for rest in ts[i + 1 :]:
+                    y = rest(y)
+                return y
+            like, plain = y, type(y) is torch.Tensor
+            x = y if plain else y.as_subclass(torch.Tensor)
         if st is not None:
             x = st.flush()
-        return x if plain else F._rewrap(x, inpt)
+        return x if plain else F._rewrap(x, like)
 
     @torch.jit.unused
     def _static_plan(self, x: torch.Tensor, plain: bool) -> Optional[Tuple[str, Any]]:
