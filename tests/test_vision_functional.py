@@ -376,3 +376,18 @@ def test_functional_leaves_boxes_masks_and_key_points_to_torchvision(name, args)
         ref = getattr(TF, name)(x, *args)
         ours = getattr(F, name)(x, *args)
         assert type(ours) is type(ref) and ours.dtype == ref.dtype and torch.equal(ours, ref), (name, type(x))
+
+
+def test_normalize_takes_numbers_like_torchvision():
+    x = image((2, 3, 4, 5), torch.float32)
+    assert_same(F.normalize(x, 0.5, 0.25), TF.normalize(x, 0.5, 0.25))
+
+
+@pytest.mark.parametrize("src", [torch.float32, torch.float8_e4m3fn])
+@pytest.mark.parametrize("dst", [torch.float8_e4m3fn, torch.float8_e5m2])
+def test_to_dtype_float8_is_a_float_type(src, dst):
+    # torchvision treats every floating dtype as a float image (values in [0, 1]): no integer scaling.
+    x = torch.tensor([[[0.0, 0.25, 0.5, 1.0]]]).to(src)
+    for scale in (True, False):
+        ours, ref = F.to_dtype(x, dst, scale=scale), TF.to_dtype(x, dst, scale=scale)
+        assert ours.dtype == ref.dtype and torch.equal(ours.float(), ref.float())

@@ -97,7 +97,10 @@ def normalize(inpt: torch.Tensor, mean: List[float], std: List[float], inplace: 
     tv = _torchvision_kernel(inpt, "normalize")
     if tv is not None:
         return tv(inpt, mean, std, inplace)
-    return _rewrap(_normalize(_unwrap(inpt), list(mean), list(std), inplace), inpt)
+    # A number broadcasts over the channels, as torchvision's torch.as_tensor(mean) does.
+    mean = [mean] if isinstance(mean, numbers.Number) else list(mean)
+    std = [std] if isinstance(std, numbers.Number) else list(std)
+    return _rewrap(_normalize(_unwrap(inpt), mean, std, inplace), inpt)
 
 
 def _normalize(image: torch.Tensor, mean: List[float], std: List[float], inplace: bool) -> torch.Tensor:
@@ -148,6 +151,8 @@ def _num_value_bits(dtype: torch.dtype) -> int:
 
 
 def _is_float_dtype(dtype: torch.dtype) -> bool:
+    if not torch.jit.is_scripting():
+        return dtype.is_floating_point  # the float8 types too, as torchvision
     return dtype == torch.float32 or dtype == torch.float64 or dtype == torch.float16 or dtype == torch.bfloat16
 
 
