@@ -73,7 +73,12 @@ def _rewrap(out: torch.Tensor, like: Any) -> torch.Tensor:
 def _fill_for(fill: Optional[List[float]], dtype: torch.dtype) -> Optional[List[float]]:
     """The fill as torchvision's pad stores it in a uint8 image: a scalar must fit, a per-channel list
     wraps like tensor.to(uint8). Keeps the kernel's float -> uint8 cast in range."""
-    if fill is None or dtype != torch.uint8:
+    if fill is None:
+        return fill
+    if dtype != torch.uint8:
+        if len(fill) > 1:
+            # torchvision's per-channel fill is torch.tensor(fill): float32 values, then the image's dtype.
+            return torch.jit.annotate(List[float], torch.tensor(fill, dtype=torch.float32).double().tolist())
         return fill
     if len(fill) == 1:
         if not (-1.0 < fill[0] < 256.0):
@@ -334,6 +339,13 @@ def _pad(image: torch.Tensor, padding: List[int], fill: Optional[List[float]], p
             "`padding_mode` should be either `'constant'`, `'edge'`, `'reflect'` or `'symmetric'`, "
             f"but got `'{padding_mode}'`."
         )
+    if padding_mode != "constant" and fill is not None and len(fill) > 1:
+        raise ValueError(f"Padding mode '{padding_mode}' is not supported if fill is not scalar")
+    if min(left, right, top, bottom) < 0 and padding_mode == "constant" and image.ndim >= 3:
+        # Negative sides crop (torchvision's pad slices them off first); the rest is padded below.
+        h, w = image.shape[-2], image.shape[-1]
+        image = image[..., max(-top, 0) : h - max(-bottom, 0), max(-left, 0) : w - max(-right, 0)]
+        left, right, top, bottom = max(left, 0), max(right, 0), max(top, 0), max(bottom, 0)
     h = image.shape[-2]
     w = image.shape[-1]
     if padding_mode == "constant":
