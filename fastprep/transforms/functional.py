@@ -344,6 +344,8 @@ def _pad(image: torch.Tensor, padding: List[int], fill: Optional[List[float]], p
     if min(left, right, top, bottom) < 0 and padding_mode == "constant" and image.ndim >= 3:
         # Negative sides crop (torchvision's pad slices them off first); the rest is padded below.
         h, w = image.shape[-2], image.shape[-1]
+        if h + min(top, 0) + min(bottom, 0) < 0 or w + min(left, 0) + min(right, 0) < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")  # torch's pad, cropping past the image
         image = image[..., max(-top, 0) : h - max(-bottom, 0), max(-left, 0) : w - max(-right, 0)]
         left, right, top, bottom = max(left, 0), max(right, 0), max(top, 0), max(bottom, 0)
     h = image.shape[-2]
