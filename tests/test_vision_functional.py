@@ -116,6 +116,10 @@ def test_center_crop_matches_torchvision(device, size, shape):
 @pytest.mark.parametrize("shape", [(3, 17, 23), (5, 1), (1, 1, 1), (2, 2, 3, 4, 5), (3, 0, 7)])
 def test_flips_match_torchvision(device, dtype, shape):
     x = image(shape, torch.uint8, device).to(dtype)
+    try:
+        torch.flip(x, [-1])
+    except NotImplementedError:
+        pytest.skip(f"this torch's flip (torchvision's) has no {dtype} kernel (torch 2.11: uint16, uint64)")
     assert_same(F.horizontal_flip(x), TF.horizontal_flip(x))
     assert_same(F.vertical_flip(x), TF.vertical_flip(x))
     nc = x.transpose(-1, -2)

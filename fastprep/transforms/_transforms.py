@@ -951,7 +951,7 @@ class Compose(_Transform):
         k = 1
         while k < len(ts) and type(ts[k]) in (RandomHorizontalFlip, RandomVerticalFlip) and not ts[k].per_sample:
             k += 1
-        self._random = bool(ts) and type(ts[0]) is RandomCrop and ts[0].padding_mode == "constant" \
+        self._random = len(ts) > 0 and type(ts[0]) is RandomCrop and ts[0].padding_mode == "constant" \
             and not ts[0].per_sample and plain_norm \
             and all(type(t) in (ToDtype, ConvertImageDtype, Normalize) for t in ts[k:])
         self._nflips = k - 1
@@ -992,10 +992,12 @@ class Compose(_Transform):
                 or _m._global_forward_pre_hooks or _m._global_backward_hooks or _m._global_backward_pre_hooks:
             return super().__call__(*args, **kwargs)
         x = args[0]
+        # is_compiling first: under torch.compile, reading the caches would guard on their contents.
+        if _is_compiling():
+            return self._fused_forward(x)
         if self._config != _CONFIG[0]:
             self._refresh()
-        # is_compiling first: under torch.compile, reading the caches would guard on their contents.
-        if _is_compiling() or not self._direct:
+        if not self._direct:
             return self._fused_forward(x)
         # The last signature's CPU fast path checks x itself (type, signature, modes) in C++.
         fast = self._fast
@@ -1033,7 +1035,7 @@ class Compose(_Transform):
             return self._sample_call((inpt,))
         plain = type(inpt) is torch.Tensor
         x = inpt if plain else inpt.as_subclass(torch.Tensor)
-        if self._config != _CONFIG[0] and not torch.compiler.is_compiling():
+        if not torch.compiler.is_compiling() and self._config != _CONFIG[0]:
             self._refresh()
         # Under torch.compile the plan cache would add a guard (and a recompile) per input shape.
         if (self._static or self._random) and not torch.compiler.is_compiling():
