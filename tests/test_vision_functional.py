@@ -117,7 +117,7 @@ def test_center_crop_matches_torchvision(device, size, shape):
 def test_flips_match_torchvision(device, dtype, shape):
     x = image(shape, torch.uint8, device).to(dtype)
     try:
-        torch.flip(x, [-1])
+        torch.flip(torch.zeros(2, dtype=x.dtype), [0])
     except NotImplementedError:
         pytest.skip(f"this torch's flip (torchvision's) has no {dtype} kernel (torch 2.11: uint16, uint64)")
     assert_same(F.horizontal_flip(x), TF.horizontal_flip(x))
