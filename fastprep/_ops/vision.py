@@ -135,7 +135,8 @@ def crop_mirror_normalize_batched(input: torch.Tensor, windows: torch.Tensor, fl
 # Autograd: the kernels only move and rescale values, so each gradient is the window's gradient divided by std,
 # flipped back and placed into zeros of the input's shape (the fill outside the image gets none), in ATen ops.
 # Integer inputs (uint8 images) never require grad.
-def _window_grad(grad, input, top, left, height, width, flip_h, flip_v, std, input_hwc):
+def _window_grad(grad, like, top, left, height, width, flip_h, flip_v, std, input_hwc):
+    """like: (shape, dtype, device) of the input."""
     g = grad
     if std is not None:
         g = g / torch.tensor(std, dtype=g.dtype, device=g.device).view(-1, 1, 1)
@@ -143,9 +144,10 @@ def _window_grad(grad, input, top, left, height, width, flip_h, flip_v, std, inp
         g = g.flip(-1)
     if flip_v:
         g = g.flip(-2)
-    x = input.movedim(-1, -3) if input_hwc else input
-    H, W = x.shape[-2], x.shape[-1]
-    gin = torch.zeros(x.shape, dtype=input.dtype, device=input.device)
+    shape, dtype, device = like
+    chw = list(shape[:-3]) + [shape[-1], shape[-3], shape[-2]] if input_hwc else list(shape)
+    H, W = chw[-2], chw[-1]
+    gin = torch.zeros(chw, dtype=dtype, device=device)
     t0, l0 = max(top, 0), max(left, 0)
     t1, l1 = min(top + height, H), min(left + width, W)
     if t1 > t0 and l1 > l0:
@@ -155,31 +157,33 @@ def _window_grad(grad, input, top, left, height, width, flip_h, flip_v, std, inp
 
 def _save_input(ctx, inputs, output):
     ctx.args = inputs[1:]
-    ctx.input = inputs[0].detach()  # only its shape, dtype and device are read
+    ctx.like = (inputs[0].shape, inputs[0].dtype, inputs[0].device)  # not the input itself: no memory held
 
 
 def _normalize_backward(ctx, grad):
     mean, std, dtype = ctx.args
     g = grad / torch.tensor(std, dtype=grad.dtype, device=grad.device).view(-1, 1, 1)
-    return g.to(ctx.input.dtype), None, None, None
+    return g.to(ctx.like[1]), None, None, None
 
 
 def _crop_backward(ctx, grad):
     top, left, height, width = ctx.args
-    return (_window_grad(grad, ctx.input, top, left, height, width, False, False, None, False),) + (None,) * 4
+    return (_window_grad(grad, ctx.like, top, left, height, width, False, False, None, False),) + (None,) * 4
 
 
 def _cmn_backward(ctx, grad):
     top, left, height, width, fh, fv, mean, std, scale, dtype, input_hwc, channels_last, fill, fast = ctx.args
-    return (_window_grad(grad, ctx.input, top, left, height, width, fh, fv, std, input_hwc),) + (None,) * 14
+    return (_window_grad(grad, ctx.like, top, left, height, width, fh, fv, std, input_hwc),) + (None,) * 14
 
 
 def _cmn_batched_backward(ctx, grad):
     windows, flips, height, width, mean, std, scale, dtype, input_hwc, channels_last, fill, fast = ctx.args
     w, f = windows.tolist(), flips.tolist()
-    gin = torch.stack([_window_grad(grad[n], ctx.input[n], w[n][0], w[n][1], height, width, f[n][0], f[n][1], std,
-                                    input_hwc) for n in range(grad.shape[0])]) if grad.shape[0] else \
-        torch.zeros_like(ctx.input)
+    shape, dtype, device = ctx.like
+    one = (shape[1:], dtype, device)
+    gin = torch.stack([_window_grad(grad[n], one, w[n][0], w[n][1], height, width, f[n][0], f[n][1], std, input_hwc)
+                       for n in range(grad.shape[0])]) if grad.shape[0] else torch.zeros(shape, dtype=dtype,
+                                                                                         device=device)
     return (gin,) + (None,) * 12
 
 
