@@ -275,3 +275,16 @@ def test_huge_batch_row_count():
     x = torch.randn(2000, 512)
     ref, ours = _pair("MelSpectrogram", torch.float32, "cpu", n_fft=256, hop_length=128, n_mels=32)
     assert rel_err(ours(x), ref(x)) <= 1e-4
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("power", (0.0, -1.0, -0.5))
+@pytest.mark.parametrize("name", ("Spectrogram", "MelSpectrogram"))
+def test_non_positive_power_like_torchaudio(name, power, device):
+    # torchaudio's docs ask for power > 0 but it computes |X| ** power for any power; so do we.
+    ref, ours = _pair(name, torch.float64, device, n_fft=256, power=power)
+    x = synthetic(batch=(2,), length=3000, dtype=torch.float64, device=device)
+    want, got = ref(x), ours(x)
+    assert got.dtype == want.dtype and torch.isfinite(want).all()
+    assert rel_err(got, want) <= TOL[torch.float64]
+    assert rel_err(torch.jit.script(ours)(x), want) <= TOL[torch.float64]

@@ -150,13 +150,18 @@ def spectrogram(
     waveform, norm = _op_inputs(
         waveform, pad, window, n_fft, hop_length, win_length, normalized, center, pad_mode, "spectrogram"
     )
+    # torchaudio computes |X| ** power for any power (its docs ask for > 0); the kernels take a positive one, so
+    # other powers start from the complex spectrum.
+    op_power = power if power is None or power > 0 else None
     compute, result = _dtypes(waveform, window, None)
     args = (waveform.to(compute), window.to(compute))
     if not torch.jit.is_scripting() and _beyond_reverse_mode([waveform, window]):
         out = torch.ops.fastprep._spectrogram_composite(args[0], args[1], None, n_fft, hop_length, center, pad_mode,
-                                                        power, norm)
+                                                        op_power, norm)
     else:
-        out = torch.ops.fastprep.spectrogram(args[0], args[1], n_fft, hop_length, center, pad_mode, power, norm)
+        out = torch.ops.fastprep.spectrogram(args[0], args[1], n_fft, hop_length, center, pad_mode, op_power, norm)
+    if power is not None and op_power is None:
+        out = out.abs().pow(power)
     if power is not None and out.dtype != result:
         out = out.to(result)
     return out if onesided else _two_sided(out, n_fft)
@@ -185,6 +190,10 @@ def mel_spectrogram(
     waveform, norm = _op_inputs(
         waveform, pad, window, n_fft, hop_length, win_length, normalized, center, pad_mode, "mel_spectrogram"
     )
+    if power <= 0:
+        # Not a kernel's power (see spectrogram): the spectrogram, then MelScale's matmul.
+        spec = spectrogram(waveform, 0, window, n_fft, hop_length, win_length, power, normalized, center, pad_mode)
+        return torch.matmul(spec.transpose(-1, -2), fb.to(spec.dtype)).transpose(-1, -2)
     compute, result = _dtypes(waveform, window, fb)
     args = (waveform.to(compute), window.to(compute), fb.to(compute))
     if not torch.jit.is_scripting() and _beyond_reverse_mode([waveform, window, fb]):
